@@ -1,0 +1,271 @@
+package abi
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/appc/spec/schema"
+	"github.com/appc/spec/schema/types"
+
+	"github.com/rktfly/rkt/common/poddir"
+)
+
+func manifestWith(t *testing.T, annotations map[string]string) *schema.ImageManifest {
+	t.Helper()
+	im := schema.BlankImageManifest()
+	im.Name = types.ACIdentifier(Stage1FlyName)
+	for name, value := range annotations {
+		im.Annotations.Set(types.ACIdentifier(name), value)
+	}
+	return im
+}
+
+func TestInterfaceVersionAnnotation(t *testing.T) {
+	tests := []struct {
+		name        string
+		annotations map[string]string
+		want        int
+		wantErr     bool
+	}{
+		{name: "absent means 1", annotations: nil, want: 1},
+		{name: "fly declares 5", annotations: map[string]string{AnnotationInterfaceVersion: "5"}, want: 5},
+		{name: "version 6", annotations: map[string]string{AnnotationInterfaceVersion: "6"}, want: 6},
+		{name: "not a number", annotations: map[string]string{AnnotationInterfaceVersion: "five"}, wantErr: true},
+		{name: "empty value", annotations: map[string]string{AnnotationInterfaceVersion: ""}, wantErr: true},
+		{name: "decimal fraction", annotations: map[string]string{AnnotationInterfaceVersion: "4.5"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := InterfaceVersion(manifestWith(t, tt.annotations))
+			if tt.wantErr {
+				if err == nil {
+					t.Errorf("InterfaceVersion = %d, want error", got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("InterfaceVersion: %v", err)
+			}
+			if got != tt.want {
+				t.Errorf("InterfaceVersion = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestInterfaceVersionNilManifest(t *testing.T) {
+	if _, err := InterfaceVersion(nil); err == nil {
+		t.Error("InterfaceVersion(nil) succeeded, want error")
+	}
+}
+
+func TestEntrypointAndMutableSupport(t *testing.T) {
+	fly := manifestWith(t, map[string]string{
+		AnnotationRun:   "/run",
+		AnnotationEnter: "/enter",
+		AnnotationGC:    "/gc",
+		AnnotationStop:  "/stop",
+	})
+	if got, ok := Entrypoint(fly, AnnotationRun); !ok || got != "/run" {
+		t.Errorf("Entrypoint(run) = (%q, %v), want (\"/run\", true)", got, ok)
+	}
+	if got, ok := Entrypoint(fly, AnnotationAttach); ok {
+		t.Errorf("Entrypoint(attach) = (%q, true), want absent", got)
+	}
+	if SupportsMutable(fly) {
+		t.Error("SupportsMutable(fly) = true, want false")
+	}
+
+	twoOfThree := manifestWith(t, map[string]string{AnnotationAppRm: "/rm", AnnotationAppStart: "/start"})
+	if SupportsMutable(twoOfThree) {
+		t.Error("SupportsMutable without app/stop = true, want false")
+	}
+
+	all := manifestWith(t, map[string]string{
+		AnnotationAppRm: "/rm", AnnotationAppStart: "/start", AnnotationAppStop: "/stop",
+	})
+	if !SupportsMutable(all) {
+		t.Error("SupportsMutable with app/rm, app/start and app/stop = false, want true")
+	}
+}
+
+func TestPodStateTable(t *testing.T) {
+	tests := []struct {
+		dir          string
+		locked       string
+		unlocked     string
+		lockDecisive bool
+	}{
+		{dir: poddir.StateDirEmbryo, locked: "embryo", unlocked: "embryo"},
+		{dir: poddir.StateDirPrepare, locked: "preparing", unlocked: "aborted prepare", lockDecisive: true},
+		{dir: poddir.StateDirPrepared, locked: "prepared", unlocked: "prepared"},
+		{dir: poddir.StateDirRun, locked: "running", unlocked: "exited", lockDecisive: true},
+		{dir: poddir.StateDirExitedGarbage, locked: "exited deleting", unlocked: "exited garbage", lockDecisive: true},
+		{dir: poddir.StateDirGarbage, locked: "deleting", unlocked: "garbage", lockDecisive: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.dir, func(t *testing.T) {
+			if got := LockDecidesState(tt.dir); got != tt.lockDecisive {
+				t.Errorf("LockDecidesState = %v, want %v", got, tt.lockDecisive)
+			}
+			got, err := PodState(tt.dir, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.locked {
+				t.Errorf("locked: PodState = %q, want %q", got, tt.locked)
+			}
+			got, err = PodState(tt.dir, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.unlocked {
+				t.Errorf("unlocked: PodState = %q, want %q", got, tt.unlocked)
+			}
+		})
+	}
+}
+
+func TestPodStateUnknownDir(t *testing.T) {
+	if got, err := PodState("exited", false); err == nil {
+		t.Errorf("PodState(\"exited\") = %q, want error", got)
+	}
+}
+
+func TestParseDNSConfMode(t *testing.T) {
+	tests := []struct {
+		input   string
+		want    DNSConfMode
+		wantErr bool
+	}{
+		{input: "resolv=host,hosts=stage0", want: DNSConfMode{Resolv: ResolvHost, Hosts: HostsStage0}},
+		{input: "hosts=host,resolv=none", want: DNSConfMode{Resolv: ResolvNone, Hosts: HostsHost}},
+		{input: "resolv=stage0", want: DNSConfMode{Resolv: ResolvStage0, Hosts: HostsDefault}},
+		{input: "hosts=default", want: DefaultDNSConfMode()},
+		{input: "resolv=host,resolv=stage0", want: DNSConfMode{Resolv: ResolvStage0, Hosts: HostsDefault}},
+		{input: "", wantErr: true},
+		{input: "resolv", wantErr: true},
+		{input: "hosts=none", wantErr: true},
+		{input: "resolv=HOST", wantErr: true},
+		{input: "dns=host", wantErr: true},
+		{input: "resolv=host,", wantErr: true},
+	}
+	for _, tt := range tests {
+		name := tt.input
+		if name == "" {
+			name = "empty"
+		}
+		t.Run(name, func(t *testing.T) {
+			got, err := ParseDNSConfMode(tt.input)
+			if tt.wantErr {
+				if err == nil {
+					t.Errorf("ParseDNSConfMode(%q) = %+v, want error", tt.input, got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseDNSConfMode(%q): %v", tt.input, err)
+			}
+			if got != tt.want {
+				t.Errorf("ParseDNSConfMode(%q) = %+v, want %+v", tt.input, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDNSConfModeFormatRoundTrip(t *testing.T) {
+	mode := DNSConfMode{Resolv: ResolvStage0, Hosts: HostsHost}
+	if got, want := mode.String(), "resolv=stage0,hosts=host"; got != want {
+		t.Errorf("String = %q, want %q", got, want)
+	}
+	parsed, err := ParseDNSConfMode(mode.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if parsed != mode {
+		t.Errorf("round trip = %+v, want %+v", parsed, mode)
+	}
+	if mode.IsDefault() {
+		t.Error("IsDefault of a non-default mode = true")
+	}
+	if !DefaultDNSConfMode().IsDefault() {
+		t.Error("IsDefault of DefaultDNSConfMode = false")
+	}
+}
+
+func TestRuntimeConfigJSONKeys(t *testing.T) {
+	data, err := json.Marshal(RuntimeConfig{Debug: true, ResolvConfMode: "host", EtcHostsMode: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"Debug", "EtcHostsMode", "Hostname", "IPCMode", "InsecureOptions", "Interactive",
+		"MDSToken", "MetadataServiceURL", "Mutable", "NetList", "PrivateUsers", "ResolvConfMode",
+	}
+	var got []string
+	for key := range fields {
+		got = append(got, key)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("keys = %q, want %q", got, want)
+	}
+
+	var insecure map[string]bool
+	if err := json.Unmarshal(fields["InsecureOptions"], &insecure); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"DisablePaths", "DisableCapabilities", "DisableSeccomp"} {
+		if _, ok := insecure[key]; !ok {
+			t.Errorf("InsecureOptions lacks key %q", key)
+		}
+	}
+}
+
+func TestRuntimeConfigWriteRead(t *testing.T) {
+	path := filepath.Join(t.TempDir(), poddir.RuntimeConfigFile)
+	cfg := RuntimeConfig{
+		Debug:           true,
+		ResolvConfMode:  string(ResolvStage0),
+		EtcHostsMode:    string(HostsHost),
+		NetList:         []string{"default"},
+		InsecureOptions: InsecureOptions{DisableSeccomp: true},
+	}
+	if err := WriteRuntimeConfig(path, cfg); err != nil {
+		t.Fatalf("WriteRuntimeConfig: %v", err)
+	}
+	got, err := ReadRuntimeConfig(path)
+	if err != nil {
+		t.Fatalf("ReadRuntimeConfig: %v", err)
+	}
+	if got.Debug != cfg.Debug || got.ResolvConfMode != cfg.ResolvConfMode ||
+		got.EtcHostsMode != cfg.EtcHostsMode || got.InsecureOptions != cfg.InsecureOptions ||
+		!slices.Equal(got.NetList, cfg.NetList) {
+		t.Errorf("read %+v, want %+v", got, cfg)
+	}
+
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := info.Mode().Perm(); perm != 0o644 {
+		t.Errorf("mode = %o, want 644", perm)
+	}
+}
+
+func TestParseRuntimeConfigInvalid(t *testing.T) {
+	path := filepath.Join(t.TempDir(), poddir.RuntimeConfigFile)
+	if err := os.WriteFile(path, []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadRuntimeConfig(path); err == nil {
+		t.Error("ReadRuntimeConfig of invalid JSON succeeded, want error")
+	}
+}

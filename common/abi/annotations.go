@@ -1,0 +1,91 @@
+package abi
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/appc/spec/schema"
+)
+
+// Stage1 image manifest annotations that name the entrypoints (abi.md 2.1).
+// Each value is an absolute path inside the stage1 rootfs.
+const (
+	AnnotationRun              = "coreos.com/rkt/stage1/run"
+	AnnotationEnter            = "coreos.com/rkt/stage1/enter"
+	AnnotationGC               = "coreos.com/rkt/stage1/gc"
+	AnnotationStop             = "coreos.com/rkt/stage1/stop"
+	AnnotationInterfaceVersion = "coreos.com/rkt/stage1/interface-version"
+	AnnotationAppAdd           = "coreos.com/rkt/stage1/app/add"
+	AnnotationAppRm            = "coreos.com/rkt/stage1/app/rm"
+	AnnotationAppStart         = "coreos.com/rkt/stage1/app/start"
+	AnnotationAppStop          = "coreos.com/rkt/stage1/app/stop"
+	AnnotationAttach           = "coreos.com/rkt/stage1/attach"
+)
+
+// AnnotationMutable is the pod manifest annotation that stage0 always writes,
+// with the value "false" for pods made by run and prepare.
+const AnnotationMutable = "coreos.com/rkt/stage1/mutable"
+
+// Stage1FlyName is the image name of the fly stage1.
+const Stage1FlyName = "coreos.com/rkt/stage1-fly"
+
+// Interface versions. A stage1 without the interface-version annotation has
+// version DefaultInterfaceVersion. The Min* values are the lowest versions to
+// which stage0 passes each flag (abi.md 2.1).
+const (
+	DefaultInterfaceVersion = 1
+	// FlyInterfaceVersion is what our stage1-fly declares, as rkt's does.
+	// Declaring 6 would make rkt pass --ipc, which rkt's own fly rejects.
+	FlyInterfaceVersion = 5
+
+	MinVersionHostname        = 2 // run --hostname=
+	MinVersionInsecureOptions = 3 // run --disable-capabilities-restriction, --disable-paths, --disable-seccomp
+	MinVersionDNSConfMode     = 4 // run --dns-conf-mode=
+	MinVersionGCLocalConfig   = 5 // gc --local-config DIR, as two argv words
+	MinVersionIPC             = 6 // run --ipc=
+)
+
+// InterfaceVersion returns the stage1 interface version that im declares in
+// its interface-version annotation, or DefaultInterfaceVersion when the
+// annotation is absent. A value that is not a decimal integer is an error.
+func InterfaceVersion(im *schema.ImageManifest) (int, error) {
+	if im == nil {
+		return 0, errors.New("read stage1 interface version: no image manifest")
+	}
+	value, ok := im.Annotations.Get(AnnotationInterfaceVersion)
+	if !ok {
+		return DefaultInterfaceVersion, nil
+	}
+	version, err := strconv.Atoi(value)
+	if err != nil {
+		return 0, fmt.Errorf("parse annotation %s value %q of image %q: %w",
+			AnnotationInterfaceVersion, value, im.Name, err)
+	}
+	return version, nil
+}
+
+// Entrypoint returns the value of the entrypoint annotation name in im and
+// whether it is present and non-empty.
+func Entrypoint(im *schema.ImageManifest, name string) (string, bool) {
+	if im == nil {
+		return "", false
+	}
+	value, ok := im.Annotations.Get(name)
+	if !ok || value == "" {
+		return "", false
+	}
+	return value, true
+}
+
+// SupportsMutable reports whether im declares all three of the app/rm,
+// app/start and app/stop entrypoints, which rkt requires of a stage1 for
+// mutable pods.
+func SupportsMutable(im *schema.ImageManifest) bool {
+	for _, name := range []string{AnnotationAppRm, AnnotationAppStart, AnnotationAppStop} {
+		if _, ok := Entrypoint(im, name); !ok {
+			return false
+		}
+	}
+	return true
+}
