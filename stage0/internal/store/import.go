@@ -1,0 +1,245 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/sys/unix"
+
+	"github.com/rktfly/rkt/stage0/internal/store/aci"
+)
+
+// ImportOptions describes where an imported image came from.
+type ImportOptions struct {
+	// Latest records the image as fetched by name without a version, which
+	// FindByName prefers when no version is requested (abi 4.7).
+	Latest bool
+	// RemoteURL, ETag and MaxAge record an http(s) download for FindByRemoteURL.
+	RemoteURL string
+	ETag      string
+	MaxAge    time.Duration
+}
+
+// openACIFile opens an ACI file for ImportFile. Tests replace it to count reads.
+var openACIFile = os.Open
+
+// ImportFile imports the ACI file at path and renders its tree. A file whose
+// device, inode, size, mtime and ctime are unchanged since an earlier import
+// is not read again.
+func (s *Store) ImportFile(path string, opts ImportOptions) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("import %q: %w", path, err)
+	}
+
+	var st unix.Stat_t
+	if err := unix.Stat(abs, &st); err != nil {
+		return "", importFileError(path, &os.PathError{Op: "stat", Path: abs, Err: err})
+	}
+	if key, ok := s.cachedFileKey(abs, &st); ok {
+		if _, err := s.RenderTree(key); err != nil {
+			return "", fmt.Errorf("import %q: %w", path, err)
+		}
+		if err := s.updateRemote(key, opts); err != nil {
+			return "", fmt.Errorf("import %q: %w", path, err)
+		}
+		return key, nil
+	}
+
+	f, err := openACIFile(abs)
+	if err != nil {
+		return "", importFileError(path, err)
+	}
+	defer f.Close()
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return "", importFileError(path, &os.PathError{Op: "stat", Path: abs, Err: err})
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return "", fmt.Errorf("import %q: not a regular file (give the path of an .aci file)", path)
+	}
+
+	key, err := s.Import(f, opts)
+	if err != nil {
+		return "", fmt.Errorf("import %q: %w", path, err)
+	}
+
+	// Record the file only if it did not change while it was read.
+	var after unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &after); err == nil && sameFile(fileRecordOf(&st, ""), &after) {
+		if err := s.recordFile(abs, fileRecordOf(&st, key)); err != nil {
+			s.log.Printf("record stat cache entry for %s: %v", abs, err)
+		}
+	}
+	if _, err := s.RenderTree(key); err != nil {
+		return "", fmt.Errorf("import %q: %w", path, err)
+	}
+	return key, nil
+}
+
+func importFileError(path string, err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("import %q: %w (check the path of the image file)", path, err)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("import %q: %w (make the file readable)", path, err)
+	default:
+		return fmt.Errorf("import %q: %w", path, err)
+	}
+}
+
+func fileRecordOf(st *unix.Stat_t, key string) *fileRecord {
+	return &fileRecord{
+		Dev:   st.Dev,
+		Ino:   st.Ino,
+		Size:  st.Size,
+		Mtime: st.Mtim.Nano(),
+		Ctime: st.Ctim.Nano(),
+		Key:   key,
+	}
+}
+
+func sameFile(rec *fileRecord, st *unix.Stat_t) bool {
+	now := fileRecordOf(st, rec.Key)
+	return *rec == *now
+}
+
+// cachedFileKey returns the image key recorded for an unchanged file, if that
+// image is still stored.
+func (s *Store) cachedFileKey(path string, st *unix.Stat_t) (string, bool) {
+	var rec fileRecord
+	var found bool
+	err := s.view(func(tx *bolt.Tx) error {
+		var err error
+		found, err = getJSON(tx.Bucket(bucketFiles), path, &rec)
+		if err != nil || !found {
+			return err
+		}
+		found = tx.Bucket(bucketImages).Get([]byte(rec.Key)) != nil
+		return nil
+	})
+	if err != nil {
+		s.log.Printf("read stat cache entry for %s: %v", path, err)
+		return "", false
+	}
+	if !found || !sameFile(&rec, st) {
+		return "", false
+	}
+	return rec.Key, true
+}
+
+func (s *Store) recordFile(path string, rec *fileRecord) error {
+	return s.update(func(tx *bolt.Tx) error {
+		return putJSON(tx.Bucket(bucketFiles), path, rec)
+	})
+}
+
+// Import reads an ACI from r in one pass: it decompresses, hashes and extracts
+// it into a staging directory, then moves the image into place and records it.
+// On any error nothing of the image is left in the store.
+func (s *Store) Import(r io.Reader, opts ImportOptions) (string, error) {
+	staging, err := s.newStaging("import-")
+	if err != nil {
+		return "", err
+	}
+	defer staging.discard(s.log)
+
+	result, err := aci.Extract(r, staging.path, aci.ExtractOptions{Log: s.log})
+	if err != nil {
+		return "", err
+	}
+	key := result.Key()
+
+	lock, err := s.lock(key)
+	if err != nil {
+		return "", fmt.Errorf("lock image %s: %w", key, err)
+	}
+	defer lock.unlock()
+
+	if _, err := s.getImage(key); err == nil {
+		s.log.Printf("image %s is already in the store", key)
+		return key, s.updateRemote(key, opts)
+	}
+
+	// An image directory without an index entry is left from a process that
+	// died between the rename and the index update. Holding the key lock,
+	// it can be replaced.
+	if err := s.removeDir(s.imageDir(key)); err != nil {
+		return "", fmt.Errorf("remove incomplete image %s: %w", key, err)
+	}
+	if err := os.Rename(staging.path, s.imageDir(key)); err != nil {
+		return "", fmt.Errorf("move image %s into place: %w", key, err)
+	}
+
+	now := time.Now()
+	rec := &imageRecord{
+		Key:        key,
+		Name:       result.Manifest.Name.String(),
+		Labels:     result.Manifest.Labels,
+		Manifest:   result.ManifestJSON,
+		ImportTime: now,
+		LastUsed:   now,
+		Size:       result.Size,
+		Latest:     opts.Latest,
+		RemoteURL:  opts.RemoteURL,
+		ETag:       opts.ETag,
+		MaxAge:     opts.MaxAge,
+	}
+	err = s.update(func(tx *bolt.Tx) error {
+		return putJSON(tx.Bucket(bucketImages), key, rec)
+	})
+	if err != nil {
+		if rmErr := s.removeDir(s.imageDir(key)); rmErr != nil {
+			s.log.Printf("remove unrecorded image %s: %v", key, rmErr)
+		}
+		return "", fmt.Errorf("record image %s: %w", key, err)
+	}
+	s.log.Printf("imported image %s (%s, %d bytes uncompressed)", key, rec.Name, result.Size)
+	return key, nil
+}
+
+// updateRemote records download details for an image that was already stored.
+func (s *Store) updateRemote(key string, opts ImportOptions) error {
+	if !opts.Latest && opts.RemoteURL == "" {
+		return nil
+	}
+	return s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketImages)
+		var rec imageRecord
+		found, err := getJSON(b, key, &rec)
+		if err != nil || !found {
+			return err
+		}
+		rec.Latest = rec.Latest || opts.Latest
+		if opts.RemoteURL != "" {
+			rec.RemoteURL = opts.RemoteURL
+			rec.ETag = opts.ETag
+			rec.MaxAge = opts.MaxAge
+			rec.ImportTime = time.Now()
+		}
+		return putJSON(b, key, &rec)
+	})
+}
+
+// removeDir removes dir by first renaming it into tmp/, so that a crash in
+// the middle leaves only a stale entry of tmp/ that a later Open removes.
+func (s *Store) removeDir(dir string) error {
+	trash, err := os.MkdirTemp(s.tmpDir(), "remove-")
+	if err != nil {
+		return err
+	}
+	target := filepath.Join(trash, "d")
+	if err := os.Rename(dir, target); err != nil {
+		os.Remove(trash)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	return os.RemoveAll(trash)
+}

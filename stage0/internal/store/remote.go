@@ -1,0 +1,74 @@
+package store
+
+import (
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// bucketRemotes maps a download URL to a RemoteRecord, as JSON.
+var bucketRemotes = []byte("remotes")
+
+// RemoteRecord is the HTTP cache record of an image downloaded from a URL.
+type RemoteRecord struct {
+	// URL is the image URL as requested, before redirects.
+	URL string `json:"url"`
+	// Key is the store key of the downloaded image.
+	Key string `json:"key"`
+	// ETag is the entity tag of the response, empty if the server sent none.
+	ETag string `json:"etag,omitempty"`
+	// MaxAge is the Cache-Control max-age of the response, 0 for no-cache,
+	// no-store or no directive.
+	MaxAge time.Duration `json:"maxAge,omitempty"`
+	// DownloadTime is when the image was last downloaded or revalidated
+	// (HTTP 304).
+	DownloadTime time.Time `json:"downloadTime"`
+}
+
+// Fresh reports whether the record's max-age has not yet elapsed at now.
+func (r *RemoteRecord) Fresh(now time.Time) bool {
+	return r.MaxAge > 0 && now.Before(r.DownloadTime.Add(r.MaxAge))
+}
+
+// GetRemote returns the cache record for url. It wraps ErrNotFound when the
+// URL was never recorded or its image has since been removed from the store.
+func (s *Store) GetRemote(url string) (*RemoteRecord, error) {
+	var rec RemoteRecord
+	err := s.view(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketRemotes)
+		if b == nil {
+			return fmt.Errorf("%w: no download recorded for %s", ErrNotFound, url)
+		}
+		found, err := getJSON(b, url, &rec)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return fmt.Errorf("%w: no download recorded for %s", ErrNotFound, url)
+		}
+		if tx.Bucket(bucketImages).Get([]byte(rec.Key)) == nil {
+			return fmt.Errorf("%w: image %s downloaded from %s was removed", ErrNotFound, rec.Key, url)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &rec, nil
+}
+
+// SetRemote stores rec under rec.URL, replacing an earlier record.
+func (s *Store) SetRemote(rec RemoteRecord) error {
+	err := s.update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketRemotes)
+		if err != nil {
+			return err
+		}
+		return putJSON(b, rec.URL, rec)
+	})
+	if err != nil {
+		return fmt.Errorf("record download of %s: %w", rec.URL, err)
+	}
+	return nil
+}
