@@ -1,0 +1,76 @@
+// Package creds resolves an app's user, group and supplementary groups to
+// numeric ids inside its root and switches the process to
+// them before the exec.
+package creds
+
+import (
+	"fmt"
+	"syscall"
+
+	"github.com/appc/spec/schema"
+	"github.com/appc/spec/schema/types"
+
+	"github.com/rktfly/rkt/common/user"
+)
+
+// dockerRepositoryAnnotation marks an image converted from a Docker image.
+const dockerRepositoryAnnotation = "appc.io/docker/repository"
+
+// Credentials are the ids the app runs with.
+type Credentials struct {
+	UID int
+	GID int
+	// Groups are the supplementary groups: the primary gid first, then the
+	// app's supplementaryGIDs.
+	Groups []int
+}
+
+// Resolve looks up app.User and app.Group inside root, the app rootfs as
+// the host sees it. image is the app's image manifest; it may be nil.
+func Resolve(root string, app *types.App, image *schema.ImageManifest) (Credentials, error) {
+	uid, err := user.LookupUser(root, app.User)
+	if err != nil {
+		return Credentials{}, err
+	}
+	gid, err := user.LookupGroup(root, app.Group)
+	if err != nil {
+		if !dockerGroupFallback(app, image) {
+			return Credentials{}, err
+		}
+		// An image converted from Docker names its user as its group when
+		// the Docker image had only a user. rkt then takes the uid as gid.
+		gid = uid
+	}
+	groups := append([]int{gid}, app.SupplementaryGIDs...)
+	return Credentials{UID: uid, GID: gid, Groups: groups}, nil
+}
+
+// dockerGroupFallback reports whether a failed group lookup takes the uid
+// as gid: the image was converted from Docker, its user equals its group,
+// and the runtime group is the image's group.
+func dockerGroupFallback(app *types.App, image *schema.ImageManifest) bool {
+	if image == nil || image.App == nil {
+		return false
+	}
+	if _, ok := image.Annotations.Get(dockerRepositoryAnnotation); !ok {
+		return false
+	}
+	return image.App.User == image.App.Group && app.Group == image.App.Group
+}
+
+// Apply sets the real, effective and saved gid, then the supplementary
+// groups, then the uid, in that order: after setresuid to a non-root uid
+// the process could no longer change its groups. Since Go 1.16 these calls
+// act on every thread of the process.
+func (c Credentials) Apply() error {
+	if err := syscall.Setresgid(c.GID, c.GID, c.GID); err != nil {
+		return fmt.Errorf("setresgid %d: %w", c.GID, err)
+	}
+	if err := syscall.Setgroups(c.Groups); err != nil {
+		return fmt.Errorf("setgroups %v: %w", c.Groups, err)
+	}
+	if err := syscall.Setresuid(c.UID, c.UID, c.UID); err != nil {
+		return fmt.Errorf("setresuid %d: %w", c.UID, err)
+	}
+	return nil
+}

@@ -1,0 +1,87 @@
+package creds
+
+import (
+	"os"
+	"reflect"
+	"testing"
+
+	"github.com/appc/spec/schema"
+	"github.com/appc/spec/schema/types"
+)
+
+func newRoot(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	if err := os.Mkdir(root+"/etc", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		"/etc/passwd": "root:x:0:0::/root:/bin/sh\nweb:x:33:33::/var/www:/bin/sh\n",
+		"/etc/group":  "root:x:0:\nwww:x:34:\n",
+	}
+	for name, content := range files {
+		if err := os.WriteFile(root+name, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func dockerImage(user, group string) *schema.ImageManifest {
+	im := &schema.ImageManifest{App: &types.App{User: user, Group: group}}
+	im.Annotations.Set(dockerRepositoryAnnotation, "library/nginx")
+	return im
+}
+
+func TestResolveNamesAndSupplementary(t *testing.T) {
+	root := newRoot(t)
+	app := &types.App{User: "web", Group: "www", SupplementaryGIDs: []int{5, 6}}
+	got, err := Resolve(root, app, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Credentials{UID: 33, GID: 34, Groups: []int{34, 5, 6}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Resolve = %+v, want %+v", got, want)
+	}
+}
+
+func TestResolveDockerGroupFallback(t *testing.T) {
+	root := newRoot(t)
+	cases := []struct {
+		name    string
+		app     *types.App
+		image   *schema.ImageManifest
+		wantGID int
+		wantErr bool
+	}{
+		{name: "docker user equals group", app: &types.App{User: "web", Group: "web"}, image: dockerImage("web", "web"), wantGID: 33},
+		{name: "not docker", app: &types.App{User: "web", Group: "web"}, image: &schema.ImageManifest{App: &types.App{User: "web", Group: "web"}}, wantErr: true},
+		{name: "runtime group differs from image", app: &types.App{User: "web", Group: "web"}, image: dockerImage("web", "other"), wantErr: true},
+		{name: "no image", app: &types.App{User: "web", Group: "web"}, image: nil, wantErr: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Resolve(root, tc.app, tc.image)
+			if tc.wantErr {
+				if err == nil {
+					t.Fatalf("Resolve = %+v, want an error", got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.GID != tc.wantGID {
+				t.Errorf("gid = %d, want %d", got.GID, tc.wantGID)
+			}
+		})
+	}
+}
+
+func TestResolveUnknownUser(t *testing.T) {
+	root := newRoot(t)
+	if _, err := Resolve(root, &types.App{User: "nobody", Group: "0"}, nil); err == nil {
+		t.Error("Resolve of an unknown user succeeded")
+	}
+}

@@ -1,0 +1,113 @@
+package flyrun
+
+import (
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/appc/spec/schema/types"
+
+	"github.com/rktfly/rkt/common/abi"
+)
+
+// Flags are the words of the run argv. Every flag that any stage1
+// interface version passes is accepted; fly ignores most of them.
+type Flags struct {
+	Debug       bool
+	Net         string
+	Interactive bool
+	// PrivateUsers, Mutable and IPC are accepted and ignored: rkt's fly
+	// rejected them with exit status 2.
+	PrivateUsers string
+	Mutable      bool
+	IPC          string
+	MDSToken     string
+	LocalConfig  string
+	Hostname     string
+	DNS          abi.DNSConfMode
+	// The --disable-* flags of interface version 3; fly has nothing to
+	// disable.
+	DisableCapabilities bool
+	DisablePaths        bool
+	DisableSeccomp      bool
+	// UUID is the pod UUID, the first positional argument. The pod is
+	// found by the working directory, not by it.
+	UUID *types.UUID
+}
+
+// ParseFlags parses args (without argv[0]) with the rules of Go's flag
+// package: "-x" and "--x", "--x=v" or "--x v", parsing stops at the first
+// non-flag word. It writes rkt's fly warnings for --mds-token and
+// --hostname to stdout.
+func ParseFlags(args []string, stdout io.Writer) (Flags, error) {
+	var f Flags
+	var dnsMode string
+	set := flag.NewFlagSet("run", flag.ContinueOnError)
+	set.SetOutput(io.Discard)
+	set.BoolVar(&f.Debug, "debug", false, "print debug messages to stderr")
+	set.StringVar(&f.Net, "net", "", "networks (ignored: fly uses the host network)")
+	set.BoolVar(&f.Interactive, "interactive", false, "interactive app (ignored: stdio is inherited)")
+	set.StringVar(&f.PrivateUsers, "private-users", "", "user namespace shift (ignored: fly has no user namespace)")
+	set.BoolVar(&f.Mutable, "mutable", false, "mutable pod (ignored)")
+	set.StringVar(&f.IPC, "ipc", "", "IPC namespace mode (ignored: fly uses the host's)")
+	set.StringVar(&f.MDSToken, "mds-token", "", "metadata service token (ignored)")
+	set.StringVar(&f.LocalConfig, "local-config", "", "local configuration directory (ignored)")
+	set.StringVar(&f.Hostname, "hostname", "", "pod hostname (ignored: fly uses the host's)")
+	set.StringVar(&dnsMode, "dns-conf-mode", "", "resolv=MODE,hosts=MODE")
+	set.BoolVar(&f.DisableCapabilities, "disable-capabilities-restriction", false, "ignored")
+	set.BoolVar(&f.DisablePaths, "disable-paths", false, "ignored")
+	set.BoolVar(&f.DisableSeccomp, "disable-seccomp", false, "ignored")
+
+	if err := set.Parse(args); err != nil {
+		return Flags{}, fmt.Errorf("parse flags: %w", err)
+	}
+
+	f.DNS = abi.DefaultDNSConfMode()
+	if dnsMode != "" {
+		mode, err := abi.ParseDNSConfMode(dnsMode)
+		if err != nil {
+			return Flags{}, fmt.Errorf("parse flags: %w", err)
+		}
+		f.DNS = mode
+	}
+
+	uuid, err := types.NewUUID(set.Arg(0))
+	if err != nil {
+		return Flags{}, fmt.Errorf("UUID is missing or malformed: %q: %w", set.Arg(0), err)
+	}
+	f.UUID = uuid
+
+	if f.MDSToken != "" {
+		fmt.Fprintln(stdout, "Warning: -mds-token not supported; ignoring")
+	}
+	if f.Hostname != "" {
+		fmt.Fprintln(stdout, "Warning: -hostname not supported; ignoring")
+	}
+	return f, nil
+}
+
+// LogIgnored writes a debug line for every flag that was given and that
+// fly cannot honour.
+func (f Flags) LogIgnored(logf func(format string, args ...any)) {
+	ignored := []struct {
+		set  bool
+		name string
+	}{
+		{set: f.Net != "" && f.Net != "default" && f.Net != "host", name: "--net=" + f.Net},
+		{set: f.Interactive, name: "--interactive"},
+		{set: f.PrivateUsers != "", name: "--private-users=" + f.PrivateUsers},
+		{set: f.Mutable, name: "--mutable"},
+		{set: f.IPC != "", name: "--ipc=" + f.IPC},
+		{set: f.MDSToken != "", name: "--mds-token"},
+		{set: f.LocalConfig != "", name: "--local-config=" + f.LocalConfig},
+		{set: f.Hostname != "", name: "--hostname=" + f.Hostname},
+		{set: f.DisableCapabilities, name: "--disable-capabilities-restriction"},
+		{set: f.DisablePaths, name: "--disable-paths"},
+		{set: f.DisableSeccomp, name: "--disable-seccomp"},
+	}
+	for _, flag := range ignored {
+		if flag.set {
+			logf("ignoring %s: fly runs the app in the host's namespaces", flag.name)
+		}
+	}
+}

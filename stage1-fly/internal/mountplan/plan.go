@@ -1,0 +1,393 @@
+package mountplan
+
+import (
+	"fmt"
+	"io/fs"
+	"log"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/appc/spec/schema"
+	"github.com/appc/spec/schema/types"
+	"golang.org/x/sys/unix"
+
+	"github.com/rktfly/rkt/common/abi"
+	"github.com/rktfly/rkt/common/mount"
+	"github.com/rktfly/rkt/common/mountinfo"
+	"github.com/rktfly/rkt/common/poddir"
+)
+
+// Kind is what a mount operation does.
+type Kind int
+
+const (
+	// MakeRShared makes the host mount at Target, and every mount below it,
+	// shared. Its Target is a host path.
+	MakeRShared Kind = iota
+	// BindMount binds the host path Source on Target inside the app rootfs.
+	BindMount
+	// MountTmpfs mounts a new tmpfs on Target inside the app rootfs.
+	MountTmpfs
+	// RemountReadOnly makes the bind mount at Target inside the app rootfs
+	// read-only.
+	RemountReadOnly
+)
+
+func (k Kind) String() string {
+	switch k {
+	case MakeRShared:
+		return "make rshared"
+	case BindMount:
+		return "bind mount"
+	case MountTmpfs:
+		return "mount tmpfs"
+	case RemountReadOnly:
+		return "remount read-only"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Create is what Apply creates at a missing target before mounting on it.
+type Create int
+
+const (
+	// CreateNone creates nothing: the target must exist.
+	CreateNone Create = iota
+	// CreateDir creates a directory (mode 0755), for a directory source.
+	CreateDir
+	// CreateFile creates an empty file (mode 0700, as rkt's fly), for any
+	// other source, such as a regular file or a unix socket.
+	CreateFile
+)
+
+func (c Create) String() string {
+	switch c {
+	case CreateDir:
+		return "dir"
+	case CreateFile:
+		return "file"
+	}
+	return "none"
+}
+
+// Op is one mount(2) call, in mount(2) terms.
+type Op struct {
+	Kind Kind
+	// Source is the host path to bind, "tmpfs", or "" for propagation
+	// changes and remounts.
+	Source string
+	// Target is an absolute path inside the app rootfs, except for
+	// MakeRShared, whose Target is a host path.
+	Target string
+	FSType string
+	// Flags are the mount(2) flags. For RemountReadOnly, Apply adds the
+	// nosuid, nodev, noexec and atime flags that the mount already has.
+	Flags uintptr
+	Data  string
+	// Create says what to make at Target when it does not exist, and what
+	// type an existing Target must have.
+	Create Create
+	// Volume names the pod volume this operation serves, for messages.
+	Volume string
+}
+
+// String prints the operation for --debug, such as
+//
+//	bind mount "/srv/data" on rootfs "/data" (MS_BIND|MS_REC) create=dir volume="data"
+func (op Op) String() string {
+	var b strings.Builder
+	b.WriteString(op.Kind.String())
+	if op.Source != "" {
+		fmt.Fprintf(&b, " %q on", op.Source)
+	}
+	if op.Kind == MakeRShared {
+		fmt.Fprintf(&b, " host %q", op.Target)
+	} else {
+		fmt.Fprintf(&b, " rootfs %q", op.Target)
+	}
+	fmt.Fprintf(&b, " (%s)", mount.FlagString(op.Flags))
+	if op.FSType != "" && op.FSType != "none" {
+		fmt.Fprintf(&b, " type=%s", op.FSType)
+	}
+	if op.Data != "" {
+		fmt.Fprintf(&b, " data=%q", op.Data)
+	}
+	if op.Create != CreateNone {
+		fmt.Fprintf(&b, " create=%s", op.Create)
+	}
+	if op.Volume != "" {
+		fmt.Fprintf(&b, " volume=%q", op.Volume)
+	}
+	return b.String()
+}
+
+// EmptyVolume is an "empty" volume's host directory,
+// $P/sharedVolumes/<name>, which Apply creates before the mounts.
+type EmptyVolume struct {
+	Name string
+	Path string
+	Mode os.FileMode
+	UID  int
+	GID  int
+}
+
+// FileKind is what a file operation does.
+type FileKind int
+
+const (
+	// CopyFile copies the host file Source to Target inside the app rootfs,
+	// creating or truncating it. Target's parent must exist.
+	CopyFile FileKind = iota
+	// WriteIfMissing writes Data to Target inside the app rootfs when
+	// nothing exists there. Failures are logged and ignored, as in rkt.
+	WriteIfMissing
+)
+
+// FileOp is a file written into the app rootfs for the DNS modes.
+type FileOp struct {
+	Kind   FileKind
+	Source string
+	Target string
+	Data   []byte
+	Mode   os.FileMode
+}
+
+func (f FileOp) String() string {
+	if f.Kind == CopyFile {
+		return fmt.Sprintf("copy %q to rootfs %q", f.Source, f.Target)
+	}
+	return fmt.Sprintf("write %q to rootfs %q if missing", f.Data, f.Target)
+}
+
+// Plan is everything Apply does, in order: create the empty volumes, write
+// the files, then make the mounts.
+type Plan struct {
+	EmptyVolumes []EmptyVolume
+	Files        []FileOp
+	Mounts       []Op
+}
+
+// Log prints the plan, one line per operation.
+func (p Plan) Log(logger *log.Logger) {
+	for _, v := range p.EmptyVolumes {
+		logger.Printf("plan: create empty volume %q at %q mode %#o uid %d gid %d", v.Name, v.Path, v.Mode, v.UID, v.GID)
+	}
+	for _, f := range p.Files {
+		logger.Printf("plan: %s", f)
+	}
+	for _, op := range p.Mounts {
+		logger.Printf("plan: %s", op)
+	}
+}
+
+// Input is what Compute reads.
+type Input struct {
+	// PodDir is the absolute pod directory ($P).
+	PodDir string
+	// App is the pod's one app, with its App section already merged from
+	// the image manifest when the pod manifest has none.
+	App schema.RuntimeApp
+	// ImageManifest is the app's image manifest ($A/manifest).
+	ImageManifest *schema.ImageManifest
+	// Volumes are the pod manifest's volumes.
+	Volumes []types.Volume
+	// HostMounts is the host's mountinfo, read before any mount is made.
+	HostMounts []mountinfo.Mount
+	// DNS is the --dns-conf-mode value.
+	DNS abi.DNSConfMode
+	// Stat reads a host path; nil means os.Stat.
+	Stat func(name string) (fs.FileInfo, error)
+	// Log receives debug messages; nil discards them.
+	Log *log.Logger
+}
+
+// DefaultHosts is what hosts mode "default" writes when the image has no
+// /etc/hosts (the same bytes as rkt's fly).
+const DefaultHosts = "127.0.0.1 localhost localdomain\n"
+
+// Compute returns the plan for in. It fails on a manifest that fly cannot
+// honour (conflicting mount paths, two mounts of one volume) and on a volume
+// source that does not exist.
+func Compute(in Input) (Plan, error) {
+	if in.Stat == nil {
+		in.Stat = os.Stat
+	}
+	if in.Log == nil {
+		in.Log = log.New(discard{}, "", 0)
+	}
+	var plan Plan
+
+	// /dev, /proc and /sys: made rshared on the host first, so that mounts
+	// the app makes below them reach the host, as rkt's fly does.
+	for _, dir := range []string{"/dev", "/proc", "/sys"} {
+		plan.Mounts = append(plan.Mounts,
+			Op{Kind: MakeRShared, Target: dir, FSType: "none", Flags: unix.MS_REC | unix.MS_SHARED},
+			Op{Kind: BindMount, Source: dir, Target: dir, FSType: "none", Flags: unix.MS_BIND | unix.MS_REC, Create: CreateDir},
+		)
+	}
+	plan.Mounts = append(plan.Mounts, Op{Kind: MountTmpfs, Source: "tmpfs", Target: "/tmp", FSType: "tmpfs", Create: CreateDir})
+
+	volumes, err := resolveVolumes(in)
+	if err != nil {
+		return Plan{}, err
+	}
+	for _, v := range volumes {
+		if v.Volume.Kind == "empty" {
+			plan.EmptyVolumes = append(plan.EmptyVolumes, emptyVolume(in.PodDir, v.Volume))
+		}
+		ops, err := volumeOps(in, v)
+		if err != nil {
+			return Plan{}, err
+		}
+		plan.Mounts = append(plan.Mounts, ops...)
+	}
+
+	files, ops, err := dnsOps(in)
+	if err != nil {
+		return Plan{}, err
+	}
+	plan.Files = files
+	plan.Mounts = append(plan.Mounts, ops...)
+	return plan, nil
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// createFor returns what to create at a target for the host source: a
+// directory for a directory, a file for anything else.
+func createFor(in Input, source string) (Create, error) {
+	info, err := in.Stat(source)
+	if err != nil {
+		return CreateNone, fmt.Errorf("stat mount source: %w", err)
+	}
+	if info.IsDir() {
+		return CreateDir, nil
+	}
+	return CreateFile, nil
+}
+
+// volumeOps returns the mounts of one volume: rows 8a to 8d of the fly
+// mount list.
+func volumeOps(in Input, v volumeMount) ([]Op, error) {
+	source := v.Volume.Source
+	create := CreateDir
+	if v.Volume.Kind == "empty" {
+		source = poddir.SharedVolumePath(in.PodDir, v.Volume.Name.String())
+	} else {
+		var err error
+		if create, err = createFor(in, source); err != nil {
+			return nil, fmt.Errorf("volume %q: %w", v.Volume.Name, err)
+		}
+	}
+	name := v.Volume.Name.String()
+	var ops []Op
+
+	// A source that is itself a host mount point is made rshared, so that
+	// mounts the app makes inside the volume show up on the host too.
+	if mountinfo.IsMountPoint(in.HostMounts, source) {
+		ops = append(ops, Op{Kind: MakeRShared, Target: source, FSType: "none", Flags: unix.MS_REC | unix.MS_SHARED, Volume: name})
+	}
+
+	bindFlags := uintptr(unix.MS_BIND)
+	if v.Recursive {
+		bindFlags |= unix.MS_REC
+	}
+	ops = append(ops, Op{Kind: BindMount, Source: source, Target: v.Path, FSType: "none", Flags: bindFlags, Create: create, Volume: name})
+	if !v.ReadOnly {
+		return ops, nil
+	}
+
+	ops = append(ops, Op{Kind: RemountReadOnly, Target: v.Path, FSType: "none", Flags: bindFlags | unix.MS_REMOUNT | unix.MS_RDONLY, Volume: name})
+	if !v.Recursive {
+		return ops, nil
+	}
+	// MS_REC does not reach the submounts on a remount: each mount that the
+	// recursive bind copied needs its own read-only remount.
+	submounts := mountinfo.Under(in.HostMounts, source)
+	mountinfo.SortChildrenFirst(submounts)
+	for i := len(submounts) - 1; i >= 0; i-- {
+		m := submounts[i]
+		if path.Clean(m.MountPoint) == path.Clean(source) {
+			continue
+		}
+		rel := strings.TrimPrefix(m.MountPoint, strings.TrimSuffix(path.Clean(source), "/"))
+		ops = append(ops, Op{
+			Kind:   RemountReadOnly,
+			Target: path.Join(v.Path, rel),
+			FSType: "none",
+			Flags:  unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT | unix.MS_RDONLY,
+			Volume: name,
+		})
+	}
+	return ops, nil
+}
+
+func emptyVolume(podDir string, v types.Volume) EmptyVolume {
+	ev := EmptyVolume{
+		Name: v.Name.String(),
+		Path: poddir.SharedVolumePath(podDir, v.Name.String()),
+		Mode: 0o755,
+	}
+	if v.Mode != nil {
+		// The manifest loader validated the mode already (see parseMode).
+		mode, _ := parseMode(*v.Mode)
+		ev.Mode = mode
+	}
+	if v.UID != nil {
+		ev.UID = *v.UID
+	}
+	if v.GID != nil {
+		ev.GID = *v.GID
+	}
+	return ev
+}
+
+// dnsOps returns the file operations and mounts of the DNS modes
+// . The binds of rows 9 and 10 get a read-only remount:
+// MS_RDONLY on a new bind mount is ignored by the kernel.
+func dnsOps(in Input) ([]FileOp, []Op, error) {
+	var files []FileOp
+	var ops []Op
+	bindReadOnly := func(source, target string) error {
+		create, err := createFor(in, source)
+		if err != nil {
+			return err
+		}
+		ops = append(ops,
+			Op{Kind: BindMount, Source: source, Target: target, FSType: "none", Flags: unix.MS_BIND | unix.MS_RDONLY, Create: create},
+			Op{Kind: RemountReadOnly, Target: target, FSType: "none", Flags: unix.MS_BIND | unix.MS_REMOUNT | unix.MS_RDONLY},
+		)
+		return nil
+	}
+
+	switch in.DNS.Resolv {
+	case abi.ResolvHost:
+		if err := bindReadOnly("/etc/resolv.conf", "/etc/resolv.conf"); err != nil {
+			return nil, nil, fmt.Errorf("resolv mode host: %w", err)
+		}
+	case abi.ResolvStage0:
+		source := poddir.Stage0ResolvConfPath(in.PodDir)
+		if _, err := in.Stat(source); err == nil {
+			files = append(files, FileOp{Kind: CopyFile, Source: source, Target: "/etc/resolv.conf", Mode: 0o644})
+		} else {
+			in.Log.Printf("resolv mode stage0: no %s, leaving the image's /etc/resolv.conf", source)
+		}
+	}
+
+	switch in.DNS.Hosts {
+	case abi.HostsHost:
+		if err := bindReadOnly("/etc/hosts", "/etc/hosts"); err != nil {
+			return nil, nil, fmt.Errorf("hosts mode host: %w", err)
+		}
+	case abi.HostsStage0:
+		if err := bindReadOnly(poddir.Stage0HostsPath(in.PodDir), "/etc/hosts"); err != nil {
+			return nil, nil, fmt.Errorf("hosts mode stage0: %w", err)
+		}
+	case abi.HostsDefault, "":
+		files = append(files, FileOp{Kind: WriteIfMissing, Target: "/etc/hosts", Data: []byte(DefaultHosts), Mode: 0o644})
+	}
+	return files, ops, nil
+}

@@ -1,0 +1,195 @@
+package mountplan
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/appc/spec/schema/types"
+)
+
+// volumeMount is one volume mounted at one path in the app rootfs, with
+// the effective readOnly and recursive settings.
+type volumeMount struct {
+	Volume    types.Volume
+	Path      string
+	ReadOnly  bool
+	Recursive bool
+}
+
+// mountRequest is a path that needs a volume, from a runtime-app mount or
+// from a mount point.
+type mountRequest struct {
+	name       string
+	path       string
+	appVolume  *types.Volume
+	mountPoint *types.MountPoint
+}
+
+// resolveVolumes matches the app's mounts and mount points to the pod's
+// volumes and returns them sorted shallowest path first, so
+// that a volume mounted inside another volume's path is mounted after it.
+//
+// It differs from rkt's fly where fly failed: a mount point with no volume
+// gets an implicit empty volume, as rkt's other stage1s give it; empty
+// volumes and a mount's appVolume are mounted; unset recursive stays
+// non-recursive, as in fly.
+func resolveVolumes(in Input) ([]volumeMount, error) {
+	requests, order, err := collectRequests(in)
+	if err != nil {
+		return nil, err
+	}
+
+	volumes := make(map[string]types.Volume, len(in.Volumes))
+	for _, v := range in.Volumes {
+		name := v.Name.String()
+		if _, ok := volumes[name]; ok {
+			return nil, fmt.Errorf("duplicate volume name %q in the pod manifest", name)
+		}
+		volumes[name] = v
+		if _, used := requests[name]; !used {
+			in.Log.Printf("volume %q is not mounted by the app, skipping it", name)
+		}
+	}
+
+	var mounts []volumeMount
+	byPath := make(map[string]string)
+	for _, name := range order {
+		request := requests[name]
+		volume, err := volumeFor(in, request, volumes)
+		if err != nil {
+			return nil, err
+		}
+
+		target := path.Join("/", request.path)
+		if other, ok := byPath[target]; ok {
+			return nil, fmt.Errorf("volumes %q and %q are both mounted at %q", other, name, target)
+		}
+		byPath[target] = name
+
+		readOnly := volume.ReadOnly != nil && *volume.ReadOnly
+		if volume.ReadOnly == nil && request.mountPoint != nil {
+			readOnly = request.mountPoint.ReadOnly
+		}
+		mounts = append(mounts, volumeMount{
+			Volume:    volume,
+			Path:      target,
+			ReadOnly:  readOnly,
+			Recursive: volume.Recursive != nil && *volume.Recursive,
+		})
+	}
+
+	sort.SliceStable(mounts, func(i, j int) bool {
+		di, dj := depth(mounts[i].Path), depth(mounts[j].Path)
+		if di != dj {
+			return di < dj
+		}
+		return mounts[i].Path < mounts[j].Path
+	})
+	return mounts, nil
+}
+
+// collectRequests keys the runtime app's mounts by volume name, then merges
+// the image's mount points and the runtime app's mount points into them.
+func collectRequests(in Input) (map[string]*mountRequest, []string, error) {
+	requests := make(map[string]*mountRequest)
+	var order []string
+	for _, m := range in.App.Mounts {
+		name := m.Volume.String()
+		if _, ok := requests[name]; ok {
+			return nil, nil, fmt.Errorf("duplicate mount given: %q", name)
+		}
+		requests[name] = &mountRequest{name: name, path: m.Path, appVolume: m.AppVolume}
+		order = append(order, name)
+	}
+
+	var mountPoints []types.MountPoint
+	if in.ImageManifest != nil && in.ImageManifest.App != nil {
+		mountPoints = append(mountPoints, in.ImageManifest.App.MountPoints...)
+	}
+	if in.App.App != nil {
+		mountPoints = append(mountPoints, in.App.App.MountPoints...)
+	}
+	for i := range mountPoints {
+		mp := mountPoints[i]
+		name := mp.Name.String()
+		request, ok := requests[name]
+		if !ok {
+			requests[name] = &mountRequest{name: name, path: mp.Path, mountPoint: &mp}
+			order = append(order, name)
+			continue
+		}
+		if path.Clean(request.path) != path.Clean(mp.Path) {
+			return nil, nil, fmt.Errorf("conflicting path information from mount and mountpoint %q: %q and %q", name, request.path, mp.Path)
+		}
+		if request.mountPoint == nil {
+			request.mountPoint = &mp
+		}
+	}
+	return requests, order, nil
+}
+
+// volumeFor returns the volume that serves request: the pod volume of its
+// name, else the mount's appVolume, else an implicit empty volume for a
+// mount point.
+func volumeFor(in Input, request *mountRequest, volumes map[string]types.Volume) (types.Volume, error) {
+	volume, ok := volumes[request.name]
+	switch {
+	case ok:
+	case request.appVolume != nil:
+		volume = *request.appVolume
+		volume.Name = types.ACName(request.name)
+	case request.mountPoint != nil:
+		in.Log.Printf("mount point %q has no volume, using an implicit empty volume", request.name)
+		mode := "0755"
+		uid, gid := 0, 0
+		volume = types.Volume{Name: types.ACName(request.name), Kind: "empty", Mode: &mode, UID: &uid, GID: &gid}
+	default:
+		return types.Volume{}, fmt.Errorf("missing volume %q for the mount at %q", request.name, request.path)
+	}
+
+	switch volume.Kind {
+	case "host":
+		if !path.IsAbs(volume.Source) {
+			return types.Volume{}, fmt.Errorf("volume %q: source %q is not an absolute path", request.name, volume.Source)
+		}
+	case "empty":
+		if volume.Mode != nil {
+			if _, err := parseMode(*volume.Mode); err != nil {
+				return types.Volume{}, fmt.Errorf("volume %q: %w", request.name, err)
+			}
+		}
+	default:
+		return types.Volume{}, fmt.Errorf("volume %q: kind %q is not host or empty", request.name, volume.Kind)
+	}
+	return volume, nil
+}
+
+// parseMode parses an empty volume's mode, an octal string such as "0755".
+func parseMode(s string) (os.FileMode, error) {
+	mode, err := strconv.ParseUint(s, 8, 32)
+	if err != nil || mode > 0o7777 {
+		return 0, fmt.Errorf("mode %q is not an octal file mode", s)
+	}
+	fileMode := os.FileMode(mode & 0o777)
+	if mode&0o4000 != 0 {
+		fileMode |= os.ModeSetuid
+	}
+	if mode&0o2000 != 0 {
+		fileMode |= os.ModeSetgid
+	}
+	if mode&0o1000 != 0 {
+		fileMode |= os.ModeSticky
+	}
+	return fileMode, nil
+}
+
+func depth(p string) int {
+	if p == "/" {
+		return 0
+	}
+	return strings.Count(p, "/")
+}
