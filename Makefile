@@ -2,7 +2,7 @@
 #
 #   ./autogen.sh && ./configure --with-stage1-flavors=fly && make
 #
-# Everything goes to build-rkt-$(PACKAGE_VERSION)/ (see abi.md 5.2):
+# Everything goes to build-rkt-$(PACKAGE_VERSION)/:
 #   bin/rkt, bin/stage1-fly.aci   the product
 #   target/bin -> ../bin          rkt's own layout
 #   images/*.aci                  test images (busybox, inspect, example, true, etcd)

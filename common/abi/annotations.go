@@ -8,7 +8,7 @@ import (
 	"github.com/appc/spec/schema"
 )
 
-// Stage1 image manifest annotations that name the entrypoints (abi.md 2.1).
+// Stage1 image manifest annotations that name the entrypoints.
 // Each value is an absolute path inside the stage1 rootfs.
 const (
 	AnnotationRun              = "coreos.com/rkt/stage1/run"
@@ -32,7 +32,7 @@ const Stage1FlyName = "coreos.com/rkt/stage1-fly"
 
 // Interface versions. A stage1 without the interface-version annotation has
 // version DefaultInterfaceVersion. The Min* values are the lowest versions to
-// which stage0 passes each flag (abi.md 2.1).
+// which stage0 passes each flag.
 const (
 	DefaultInterfaceVersion = 1
 	// FlyInterfaceVersion is what our stage1-fly declares, as rkt's does.

@@ -4,8 +4,7 @@ package abi
 // fails on its own account.
 const ExitFailure = 254
 
-// Environment variables that stage0 sets for the stage1 run entrypoint
-// (abi.md 2.2 and 2.4).
+// Environment variables that stage0 sets for the stage1 run entrypoint.
 const (
 	// EnvLockFd names the decimal fd of the pod directory that holds LOCK_EX.
 	EnvLockFd = "RKT_LOCK_FD"

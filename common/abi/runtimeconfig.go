@@ -6,7 +6,7 @@ import (
 	"os"
 )
 
-// RuntimeConfig is the JSON content of $P/runtime-config (abi.md 2.9.2).
+// RuntimeConfig is the JSON content of $P/runtime-config.
 // The fly run entrypoint fills in only Debug, ResolvConfMode and
 // EtcHostsMode. No stage0 reads the file.
 type RuntimeConfig struct {
@@ -19,8 +19,8 @@ type RuntimeConfig struct {
 	ResolvConfMode     string `json:"ResolvConfMode"`
 	EtcHostsMode       string `json:"EtcHostsMode"`
 	// NetList contains the --net entries, one "name" or "name:args" each.
-	// NOTE: rkt encodes this field from its own NetList type, and abi.md does
-	// not fix that JSON form. No stage0 reads it, so a list of strings is used.
+	// NOTE: rkt encodes this field from its own NetList type, whose JSON form
+	// is not recorded here. No stage0 reads it, so a list of strings is used.
 	NetList         []string        `json:"NetList"`
 	Interactive     bool            `json:"Interactive"`
 	InsecureOptions InsecureOptions `json:"InsecureOptions"`

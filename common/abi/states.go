@@ -6,7 +6,7 @@ import (
 	"github.com/rktfly/rkt/common/poddir"
 )
 
-// Pod state names exactly as rkt status and rkt list print them (abi.md 1.4).
+// Pod state names exactly as rkt status and rkt list print them.
 const (
 	StateEmbryo         = "embryo"
 	StatePreparing      = "preparing"

@@ -1,4 +1,4 @@
-// Package lock implements rkt's lock protocol (abi.md 1.5): flock(2) on an fd
+// Package lock implements rkt's lock protocol: flock(2) on an fd
 // of a pod directory, or of a regular file such as $D/locks/prepareLock.
 //
 // A flock belongs to the open file description, so a Lock survives a rename

@@ -83,7 +83,7 @@ func (l *Lock) Fd() int { return l.fd }
 func (l *Lock) Path() string { return l.path }
 
 // ClearCloexec clears FD_CLOEXEC on the fd, so the fd and the lock survive
-// execve. stage1 run does this before it execs the app (abi.md 2.4).
+// execve. stage1 run does this before it execs the app.
 func (l *Lock) ClearCloexec() error {
 	if l.fd < 0 {
 		return &os.PathError{Op: "clear close-on-exec", Path: l.path, Err: os.ErrClosed}

@@ -1,6 +1,5 @@
 // Package poddir builds the paths of rkt's data directory and pod directories
-// (abi.md sections 1.2 and 1.3) and reads and writes the pid files that stage1
-// publishes.
+// and reads and writes the pid files that stage1 publishes.
 //
 // The path helpers take the pod directory p as an absolute path or a path
 // relative to the working directory. stage1 runs with its working directory

@@ -12,7 +12,7 @@ const (
 )
 
 // StateDirNames returns the state directory names in the order in which
-// abi.md 1.4 searches them for a pod: the first directory that contains the
+// rkt searches them for a pod: the first directory that contains the
 // UUID decides the pod's state.
 func StateDirNames() []string {
 	return []string{
@@ -47,7 +47,7 @@ const (
 	PodLockFileMode = 0o600 // pod.lck
 )
 
-// Names of the files in a pod directory (abi.md 1.3).
+// Names of the files in a pod directory.
 const (
 	PodManifestFile          = "pod"
 	PodLockFile              = "pod.lck"

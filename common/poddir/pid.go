@@ -9,7 +9,7 @@ import (
 	"strconv"
 )
 
-// ReadPid reads a pid file in the format "<decimal>\n" (abi.md 2.4). Trailing
+// ReadPid reads a pid file in the format "<decimal>\n". Trailing
 // white space is ignored. An empty file, which a stage1 that writes in place
 // leaves for a moment, is an error like any other malformed content.
 func ReadPid(path string) (int, error) {

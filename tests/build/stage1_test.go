@@ -13,7 +13,7 @@ import (
 	"github.com/rktfly/rkt/internal/testbuild"
 )
 
-// stage1Entrypoints are the binaries of stage1-fly.aci (abi.md 5.3).
+// stage1Entrypoints are the binaries of stage1-fly.aci.
 var stage1Entrypoints = []string{"run", "enter", "gc", "stop"}
 
 func TestStage1ACIPassesActoolValidate(t *testing.T) {
@@ -61,7 +61,7 @@ func TestStage1ManifestFields(t *testing.T) {
 		}
 	}
 	if len(im.Annotations) != len(wantAnnotations) {
-		t.Errorf("annotations = %v, want exactly the five of abi.md 5.3", im.Annotations)
+		t.Errorf("annotations = %v, want exactly run, enter, gc, stop and interface-version", im.Annotations)
 	}
 	if im.App != nil {
 		t.Errorf("app = %+v, want none", im.App)

@@ -9,7 +9,7 @@ import (
 )
 
 // TestRktVersionCompiledIn checks that the Makefile passed configure's
-// values to the linker: `rkt version` prints them (abi.md 3.17).
+// values to the linker: `rkt version` prints them.
 func TestRktVersionCompiledIn(t *testing.T) {
 	out, err := exec.Command(testbuild.RktBinary(t), "version").CombinedOutput()
 	if err != nil {

@@ -72,3 +72,14 @@ func (s *Store) SetRemote(rec RemoteRecord) error {
 	}
 	return nil
 }
+
+// ImageDir returns the directory of a stored image, which holds its manifest
+// and rootfs as extracted, for image export and extract. It wraps ErrNotFound
+// when key is not stored.
+func (s *Store) ImageDir(key string) (string, error) {
+	key = normalizeKey(key)
+	if _, err := s.getImage(key); err != nil {
+		return "", err
+	}
+	return s.imageDir(key), nil
+}
