@@ -1,0 +1,348 @@
+package podstate
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"time"
+
+	"github.com/rktfly/rkt/common/abi"
+	"github.com/rktfly/rkt/common/lock"
+	"github.com/rktfly/rkt/common/poddir"
+)
+
+// GCOptions configure GC. Their defaults in rkt are a grace period of 30
+// minutes and an expiry of 24 hours for prepared pods.
+type GCOptions struct {
+	// GracePeriod is how long a pod stays in exited-garbage after it was
+	// marked, so that its status can still be read.
+	GracePeriod time.Duration
+	// ExpirePrepared is the age after which a prepared pod, or an embryo
+	// that no process holds, is moved to garbage.
+	ExpirePrepared time.Duration
+	// MarkOnly stops after marking exited and aborted pods.
+	MarkOnly bool
+	// LocalConfig and Debug are passed to the stage1 gc entrypoint.
+	LocalConfig string
+	Debug       bool
+	// Stdout receives "Garbage collecting pod ..." lines, Notices the
+	// moving and grace period messages that rkt prints on stderr, Log the
+	// debug messages and Stderr the stderr of the stage1 gc entrypoint.
+	// Nil discards each.
+	Stdout  io.Writer
+	Notices *log.Logger
+	Log     *log.Logger
+	Stderr  io.Writer
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// GC runs rkt gc's passes in rkt's order (abi.md 3.13): mark exited pods,
+// mark aborted prepares, then, unless MarkOnly, expire prepared pods and
+// stale embryos, delete exited-garbage pods past their grace period and
+// delete garbage pods. A pod that another process holds locked is skipped,
+// so a gc never waits for another gc's deletion. It returns the failures
+// of all passes joined; a failure in one pod does not stop the others.
+func GC(dataDir string, opts GCOptions) error {
+	if err := EnsureDirs(dataDir); err != nil {
+		return err
+	}
+	g := newCollector(dataDir, opts)
+	passes := []func() error{g.markExited, g.markAborted}
+	if !opts.MarkOnly {
+		passes = append(passes, g.expirePrepared, g.expireEmbryos, g.sweepExitedGarbage, g.sweepGarbage)
+	}
+	var errs []error
+	for _, pass := range passes {
+		if err := pass(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+type collector struct {
+	dataDir string
+	opts    GCOptions
+	notices *log.Logger
+	log     *log.Logger
+	stdout  io.Writer
+	now     func() time.Time
+}
+
+func newCollector(dataDir string, opts GCOptions) *collector {
+	g := &collector{dataDir: dataDir, opts: opts, notices: opts.Notices, log: opts.Log,
+		stdout: opts.Stdout, now: opts.Now}
+	discard := log.New(io.Discard, "", 0)
+	if g.notices == nil {
+		g.notices = discard
+	}
+	if g.log == nil {
+		g.log = discard
+	}
+	if g.stdout == nil {
+		g.stdout = io.Discard
+	}
+	if g.now == nil {
+		g.now = time.Now
+	}
+	return g
+}
+
+func (g *collector) list(stateDir string) ([]*Pod, error) {
+	return List(g.dataDir, ListOptions{
+		StateDirs: []string{stateDir},
+		Skipped: func(path, reason string) {
+			g.notices.Printf("skipping %s: %s", path, reason)
+		},
+	})
+}
+
+func (g *collector) markExited() error {
+	pods, err := g.list(poddir.StateDirRun)
+	if err != nil {
+		return fmt.Errorf("mark exited pods: %w", err)
+	}
+	var errs []error
+	for _, p := range pods {
+		if p.State != abi.StateExited {
+			continue
+		}
+		g.notices.Printf("moving pod %q to garbage", p.UUID)
+		if err := p.ToExitedGarbage(); err != nil && !errors.Is(err, ErrPodGone) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (g *collector) markAborted() error {
+	pods, err := g.list(poddir.StateDirPrepare)
+	if err != nil {
+		return fmt.Errorf("mark aborted prepares: %w", err)
+	}
+	var errs []error
+	for _, p := range pods {
+		if p.State != abi.StateAbortedPrepare {
+			continue
+		}
+		g.notices.Printf("moving failed prepare %q to garbage", p.UUID)
+		if err := p.ToGarbage(); err != nil && !errors.Is(err, ErrPodGone) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// expirePrepared moves prepared pods whose directory ctime (the time of the
+// rename into prepared/) is older than ExpirePrepared.
+func (g *collector) expirePrepared() error {
+	pods, err := g.list(poddir.StateDirPrepared)
+	if err != nil {
+		return fmt.Errorf("expire prepared pods: %w", err)
+	}
+	var errs []error
+	for _, p := range pods {
+		changed, err := ctime(p.Path())
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if changed.IsZero() || !g.now().After(changed.Add(g.opts.ExpirePrepared)) {
+			continue
+		}
+		g.notices.Printf("moving expired prepared pod %q to garbage", p.UUID)
+		if err := p.ToGarbage(); err != nil && !errors.Is(err, ErrPodGone) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// expireEmbryos moves embryo pods older than ExpirePrepared that no process
+// holds locked. An embryo is left when rkt dies between creating the
+// directory and renaming it into prepare/. The exclusive lock is held across
+// the rename, so a creator that opened the embryo just now blocks on its own
+// lock and then fails its rename, instead of working on a moved directory.
+func (g *collector) expireEmbryos() error {
+	pods, err := g.list(poddir.StateDirEmbryo)
+	if err != nil {
+		return fmt.Errorf("expire embryo pods: %w", err)
+	}
+	var errs []error
+	for _, p := range pods {
+		changed, err := ctime(p.Path())
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if changed.IsZero() || !g.now().After(changed.Add(g.opts.ExpirePrepared)) {
+			continue
+		}
+		if err := g.moveEmbryo(p); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (g *collector) moveEmbryo(p *Pod) error {
+	l, err := lock.OpenDir(p.Path())
+	if err != nil {
+		return nil // gone meanwhile
+	}
+	defer l.Close()
+	if err := l.TryExclusive(); err != nil {
+		if errors.Is(err, lock.ErrLocked) {
+			g.log.Printf("embryo pod %q is held by its creator, skipped", p.UUID)
+			return nil
+		}
+		return err
+	}
+	g.notices.Printf("moving stale embryo pod %q to garbage", p.UUID)
+	if err := p.ToGarbage(); err != nil && !errors.Is(err, ErrPodGone) {
+		return err
+	}
+	return nil
+}
+
+func (g *collector) sweepExitedGarbage() error {
+	pods, err := g.list(poddir.StateDirExitedGarbage)
+	if err != nil {
+		return fmt.Errorf("delete exited-garbage pods: %w", err)
+	}
+	var errs []error
+	for _, p := range pods {
+		marked, err := ctime(p.Path())
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if marked.IsZero() {
+			continue
+		}
+		if !g.now().After(marked.Add(g.opts.GracePeriod)) {
+			g.notices.Printf("pod %q not removed: still within grace period (%s)", p.UUID, g.opts.GracePeriod)
+			continue
+		}
+		if err := g.delete(p); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (g *collector) sweepGarbage() error {
+	pods, err := g.list(poddir.StateDirGarbage)
+	if err != nil {
+		return fmt.Errorf("delete garbage pods: %w", err)
+	}
+	var errs []error
+	for _, p := range pods {
+		if err := g.delete(p); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// delete removes one marked pod unless another process holds its lock
+// (another gc or rm deleting it), in which case that process finishes it.
+func (g *collector) delete(p *Pod) error {
+	if p.State == abi.StateDeleting || p.State == abi.StateExitedDeleting {
+		g.log.Printf("pod %q is being deleted by another process, skipped", p.UUID)
+		return nil
+	}
+	err := p.Delete(DeleteOptions{
+		Locked: func() {
+			fmt.Fprintf(g.stdout, "Garbage collecting pod %q\n", p.UUID)
+		},
+		LocalConfig: g.opts.LocalConfig,
+		Debug:       g.opts.Debug,
+		Log:         g.log,
+		Warn:        g.notices,
+		Stderr:      g.opts.Stderr,
+	})
+	if errors.Is(err, ErrPodGone) || errors.Is(err, lock.ErrLocked) {
+		g.log.Printf("pod %q: %v", p.UUID, err)
+		return nil
+	}
+	return err
+}
+
+// RemoveOptions configure Remove.
+type RemoveOptions struct {
+	// RunningWait bounds how long Remove waits for a running pod to exit,
+	// so that rkt rm right after rkt stop finds the pod exited.
+	RunningWait time.Duration
+	// LocalConfig and Debug are passed to the stage1 gc entrypoint.
+	LocalConfig string
+	Debug       bool
+	// Notices, Log and Stderr are as in GCOptions.
+	Notices *log.Logger
+	Log     *log.Logger
+	Stderr  io.Writer
+}
+
+// Remove deletes one pod at once, as rkt rm does (abi.md 1.6): an exited
+// pod moves to exited-garbage and is deleted, an aborted or prepared pod
+// moves to garbage and is deleted. A running pod is waited for up to
+// RunningWait; after that, and for embryo, preparing and deleting pods, it
+// returns an error wrapping ErrWrongState.
+func Remove(p *Pod, opts RemoveOptions) error {
+	if err := EnsureDirs(p.DataDir); err != nil {
+		return err
+	}
+	g := newCollector(p.DataDir, GCOptions{Notices: opts.Notices, Log: opts.Log})
+	if p.State == abi.StateRunning {
+		if err := waitNotRunning(p, opts.RunningWait); err != nil {
+			return err
+		}
+	}
+
+	switch p.State {
+	case abi.StateRunning:
+		return fmt.Errorf("pod %q is currently running: %w", p.UUID, ErrWrongState)
+	case abi.StateEmbryo, abi.StatePreparing:
+		return fmt.Errorf("pod %q is currently being prepared: %w", p.UUID, ErrWrongState)
+	case abi.StateDeleting, abi.StateExitedDeleting:
+		return fmt.Errorf("pod %q is currently being deleted: %w", p.UUID, ErrWrongState)
+	case abi.StateAbortedPrepare:
+		g.notices.Printf("moving failed prepare %q to garbage", p.UUID)
+		if err := p.ToGarbage(); err != nil {
+			return err
+		}
+	case abi.StatePrepared:
+		g.notices.Printf("moving expired prepared pod %q to garbage", p.UUID)
+		if err := p.ToGarbage(); err != nil {
+			return err
+		}
+	case abi.StateExited:
+		if err := p.ToExitedGarbage(); err != nil {
+			return err
+		}
+	}
+
+	return p.Delete(DeleteOptions{
+		Wait:        true,
+		LocalConfig: opts.LocalConfig,
+		Debug:       opts.Debug,
+		Log:         g.log,
+		Warn:        g.notices,
+		Stderr:      opts.Stderr,
+	})
+}
+
+// waitNotRunning polls the pod's state until it is no longer running or
+// timeout has passed, and updates p.
+func waitNotRunning(p *Pod, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for p.State == abi.StateRunning && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		if err := p.Refresh(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
