@@ -118,3 +118,4 @@ distclean: clean
 	rm -rf autom4te.cache config.log config.status config.mk configure
 
 FORCE:
+include release.mk
