@@ -1,0 +1,58 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/appc/spec/discovery"
+	"github.com/appc/spec/schema/types"
+	"github.com/spf13/cobra"
+
+	"github.com/rktfly/rkt/stage0/internal/fetch"
+	"github.com/rktfly/rkt/stage0/internal/store"
+)
+
+// cmdImage groups the image store subcommands.
+var cmdImage = &cobra.Command{
+	Use:   "image [command]",
+	Short: "Operate on images in the local image store",
+	RunE: func(cmd *cobra.Command, args []string) error {
+		return &exitCodeError{code: exitFailure, err: errors.New("missing image subcommand"), usage: true}
+	},
+}
+
+func init() {
+	cmdRkt.AddCommand(cmdImage)
+}
+
+// resolveStoredImage returns the store key of an image argument of the image
+// subcommands: an image ID (a unique prefix of at least "sha512-" and two hex
+// digits) or a name "name[:version][,label=value…]" matched in the store.
+// Nothing is downloaded.
+func resolveStoredImage(st *store.Store, arg string) (string, error) {
+	if fetch.IsHash(arg) {
+		if len(arg) < len("sha512-")+2 {
+			return "", fmt.Errorf("image ID %q is too short: give at least sha512- and two hex digits", arg)
+		}
+		key, err := st.ResolveKey(arg)
+		if err != nil {
+			return "", fmt.Errorf("image %q: %w", arg, err)
+		}
+		return key, nil
+	}
+	app, err := discovery.NewAppFromString(arg)
+	if err != nil {
+		return "", fmt.Errorf("invalid image %q: %w", arg, err)
+	}
+	labels := make(types.Labels, 0, len(app.Labels))
+	for name, value := range app.Labels {
+		labels = append(labels, types.Label{Name: name, Value: value})
+	}
+	sort.Slice(labels, func(i, j int) bool { return labels[i].Name < labels[j].Name })
+	key, err := st.FindByName(app.Name.String(), labels)
+	if err != nil {
+		return "", fmt.Errorf("image %q: %w", arg, err)
+	}
+	return key, nil
+}

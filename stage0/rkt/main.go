@@ -1,0 +1,208 @@
+// Command rkt is stage0 of the rkt container runtime: it manages images and
+// pods and starts each pod's stage1.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rktfly/rkt/common/abi"
+	"github.com/rktfly/rkt/stage0/internal/config"
+)
+
+// Exit codes of rkt itself. Commands that exec a stage1 entrypoint exit with
+// its status instead.
+const (
+	exitOK      = 0
+	exitFailure = abi.ExitFailure
+	// exitMissingCommand is rkt's status when no subcommand is given.
+	exitMissingCommand = 2
+)
+
+// defaultDataDir is the data directory when neither --dir nor the paths
+// configuration names one.
+const defaultDataDir = "/var/lib/rkt"
+
+// rktGlobalFlags holds the flags valid before or after any subcommand.
+type rktGlobalFlags struct {
+	dir                string
+	systemConfig       string
+	localConfig        string
+	userConfig         string
+	debug              bool
+	insecureOptions    insecureOptions
+	trustKeysFromHTTPS bool
+	cpuProfile         string
+	memProfile         string
+}
+
+var (
+	globalFlags = rktGlobalFlags{
+		systemConfig: "/usr/lib/rkt",
+		localConfig:  "/etc/rkt",
+	}
+
+	// stdout is for command output only. stderr is for errors and notices.
+	stdout = log.New(os.Stdout, "", 0)
+	stderr = log.New(os.Stderr, "", 0)
+
+	cmdRkt = &cobra.Command{
+		Use:   "rkt [command]",
+		Short: "rkt, the application container runner",
+		Long:  "A CLI for running app containers on Linux.\n\nTo get the help on any specific command, run \"rkt help command\".",
+		// Errors are printed by main with the subcommand's name as prefix.
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return &exitCodeError{code: exitMissingCommand, err: errors.New("missing command"), usage: true}
+		},
+	}
+)
+
+func init() {
+	cobra.EnablePrefixMatching = true
+
+	pf := cmdRkt.PersistentFlags()
+	pf.StringVar(&globalFlags.dir, "dir", "", "rkt data directory (default "+defaultDataDir+", or the data path of the paths configuration)")
+	pf.StringVar(&globalFlags.systemConfig, "system-config", globalFlags.systemConfig, "system configuration directory")
+	pf.StringVar(&globalFlags.localConfig, "local-config", globalFlags.localConfig, "local configuration directory")
+	pf.StringVar(&globalFlags.userConfig, "user-config", "", "user configuration directory")
+	pf.BoolVar(&globalFlags.debug, "debug", false, "print out more debug information to stderr")
+	pf.Var(&globalFlags.insecureOptions, "insecure-options",
+		"comma-separated list of security features to disable: "+insecureOptionNames())
+	pf.BoolVar(&globalFlags.trustKeysFromHTTPS, "trust-keys-from-https", false,
+		"automatically trust gpg keys fetched from https")
+	pf.StringVar(&globalFlags.cpuProfile, "cpuprofile", "", "write CPU profile to the file")
+	pf.StringVar(&globalFlags.memProfile, "memprofile", "", "write memory profile to the file")
+	_ = pf.MarkHidden("cpuprofile")
+	_ = pf.MarkHidden("memprofile")
+
+	cmdRkt.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return fmt.Errorf("%w (see %q)", err, cmd.CommandPath()+" --help")
+	})
+}
+
+func main() {
+	os.Exit(runMain())
+}
+
+// runMain executes the command line and returns the exit status, so that
+// deferred cleanup in commands runs before the process exits.
+func runMain() int {
+	cmd, err := cmdRkt.ExecuteC()
+	if err == nil {
+		return exitOK
+	}
+
+	code := exitFailure
+	var ece *exitCodeError
+	if errors.As(err, &ece) {
+		code = ece.code
+		if ece.err == nil {
+			return code
+		}
+		err = ece.err
+	}
+	name := "rkt"
+	if cmd != nil && cmd != cmdRkt {
+		name = cmd.Name()
+	}
+	stderr.Printf("%s: %v", name, err)
+	if ece != nil && ece.usage && cmd != nil {
+		cmd.SetOut(os.Stderr)
+		_ = cmd.Usage()
+	}
+	return code
+}
+
+// exitCodeError carries the exit status for an error, or only a status when
+// err is nil (the message was already printed).
+type exitCodeError struct {
+	code  int
+	err   error
+	usage bool
+}
+
+func (e *exitCodeError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitCodeError) Unwrap() error { return e.err }
+
+// runWrapper adapts a subcommand's function to cobra's RunE. main prints a
+// returned error as "<subcommand>: <error>" on stderr and exits 254, or with
+// the status of an *exitCodeError.
+func runWrapper(fn func(cmd *cobra.Command, args []string) error) func(cmd *cobra.Command, args []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		return fn(cmd, args)
+	}
+}
+
+// requireRoot returns the error rkt gives subcommands that need euid 0.
+func requireRoot() error {
+	if os.Geteuid() != 0 {
+		return errors.New("cannot run as unprivileged user")
+	}
+	return nil
+}
+
+// debugLogger returns a logger for --debug diagnostics, prefixed with the
+// subcommand name, that discards everything without --debug.
+func debugLogger(cmd *cobra.Command) *log.Logger {
+	if !globalFlags.debug {
+		return log.New(io.Discard, "", 0)
+	}
+	return log.New(os.Stderr, cmd.Name()+": ", 0)
+}
+
+// warnLogger returns a logger for notices on stderr prefixed with the
+// subcommand name.
+func warnLogger(cmd *cobra.Command) *log.Logger {
+	return log.New(os.Stderr, cmd.Name()+": ", 0)
+}
+
+// loadConfig reads the system, local and user configuration directories.
+func loadConfig() (*config.Config, error) {
+	cfg, err := config.Load(globalFlags.systemConfig, globalFlags.localConfig, globalFlags.userConfig)
+	if err != nil {
+		return nil, fmt.Errorf("load configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+// dataDir returns the absolute data directory: --dir, else the configured
+// data path, else /var/lib/rkt, with symlinks resolved when it exists.
+func dataDir() (string, error) {
+	dir := globalFlags.dir
+	if cmdRkt.PersistentFlags().Changed("dir") && dir == "" {
+		return "", errors.New("--dir must not be empty")
+	}
+	if dir == "" {
+		cfg, err := loadConfig()
+		if err != nil {
+			return "", err
+		}
+		dir = cfg.Paths.Data
+	}
+	if dir == "" {
+		dir = defaultDataDir
+	}
+
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("data directory %q: %w", dir, err)
+	}
+	if resolved, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = resolved
+	}
+	return abs, nil
+}
