@@ -12,6 +12,7 @@ import (
 	"log"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/appc/spec/schema"
 	"github.com/appc/spec/schema/types"
@@ -65,6 +66,10 @@ func Enter(f Flags, logger *log.Logger) error {
 		logger.Printf("root of pid %d is %q", f.PID, target)
 	} else {
 		return fmt.Errorf("read root of pid %d: %w", f.PID, err)
+	}
+
+	if err := waitForAppRoot(f.PID, root, appRootTimeout); err != nil {
+		return err
 	}
 
 	app, image, err := loadApp()
@@ -131,4 +136,34 @@ func loadApp() (schema.RuntimeApp, *schema.ImageManifest, error) {
 		return schema.RuntimeApp{}, nil, fmt.Errorf("app %q has no app section", app.Name)
 	}
 	return app, image, nil
+}
+
+// appRootTimeout bounds how long enter waits for the app to leave the host
+// root. run chroots a few file operations after it writes the pid file, so
+// the wait is normally milliseconds.
+const appRootTimeout = 5 * time.Second
+
+// waitForAppRoot waits until the root of process pid differs from enter's
+// own root. run writes the pid file before it changes root, so an enter
+// that reads the pid file at once could otherwise chroot into the host's
+// root and run the command there.
+func waitForAppRoot(pid int, root string, timeout time.Duration) error {
+	var own unix.Stat_t
+	if err := unix.Stat("/", &own); err != nil {
+		return fmt.Errorf("stat own root: %w", err)
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		var st unix.Stat_t
+		if err := unix.Stat(root, &st); err != nil {
+			return fmt.Errorf("stat root of pid %d: %w", pid, err)
+		}
+		if st.Dev != own.Dev || st.Ino != own.Ino {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("pid %d still has the host's root after %v: it is not a running app", pid, timeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

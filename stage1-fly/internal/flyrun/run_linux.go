@@ -204,8 +204,12 @@ func setUpMounts(pod *Pod, rootfs string, flags Flags, logger *log.Logger) error
 		return fmt.Errorf("plan mounts for app %q: %w", pod.App.Name, err)
 	}
 	plan.Log(logger)
+	// Apply's errors are returned unwrapped: they start with rkt's fly
+	// messages, such as "can't copy /etc/resolv.conf", and the one-line
+	// summary on stderr keeps only the outermost message and the innermost
+	// cause.
 	if err := mountplan.Apply(rootfs, plan, logger); err != nil {
-		return fmt.Errorf("set up app %q: %w", pod.App.Name, err)
+		return err
 	}
 	return nil
 }
