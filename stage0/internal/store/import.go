@@ -11,8 +11,6 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/sys/unix"
-
-	"github.com/rktfly/rkt/stage0/internal/store/aci"
 )
 
 // ImportOptions describes where an imported image came from.
@@ -140,8 +138,9 @@ func (s *Store) recordFile(path string, rec *fileRecord) error {
 }
 
 // Import reads an ACI from r in one pass: it decompresses, hashes and extracts
-// it into a staging directory, then moves the image into place and records it.
-// On any error nothing of the image is left in the store.
+// it into a staging directory while copying the input bytes to the image's
+// blob, then moves the image into place and records it. On any error nothing
+// of the image is left in the store.
 func (s *Store) Import(r io.Reader, opts ImportOptions) (string, error) {
 	staging, err := s.newStaging("import-")
 	if err != nil {
@@ -149,7 +148,7 @@ func (s *Store) Import(r io.Reader, opts ImportOptions) (string, error) {
 	}
 	defer staging.discard(s.log)
 
-	result, err := aci.Extract(r, staging.path, aci.ExtractOptions{Log: s.log})
+	result, err := s.extractWithBlob(r, staging.path)
 	if err != nil {
 		return "", err
 	}

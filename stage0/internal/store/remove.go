@@ -1,14 +1,12 @@
 package store
 
 import (
-	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
-	"strings"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -94,12 +92,8 @@ func (s *Store) RemoveTree(treeID string) error {
 	defer lock.unlock()
 
 	dir := s.TreeDir(treeID)
-	mounted, err := mountPointsBelow(dir)
-	if err != nil {
+	if err := checkNothingMounted(dir); err != nil {
 		return fmt.Errorf("remove tree %s: %w", treeID, err)
-	}
-	if len(mounted) > 0 {
-		return fmt.Errorf("remove tree %s: %s is still mounted (unmount it first)", treeID, mounted[0])
 	}
 
 	err = s.update(func(tx *bolt.Tx) error {
@@ -153,48 +147,66 @@ func (s *Store) Trees() ([]string, error) {
 	return ids, nil
 }
 
-// mountPointsBelow returns the mount points at or below dir, read from
-// /proc/self/mountinfo.
-func mountPointsBelow(dir string) ([]string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
+// Sweep removes what crashed processes left behind. A crash between moving an
+// image into place and recording it leaves an image directory that the index
+// does not list. A crash during an import, render or removal leaves an
+// unlocked staging directory under tmp/, which is removed once it is older
+// than stagingGracePeriod. Image gc calls Sweep. Open does not, so that a
+// warm run costs no directory scan.
+func (s *Store) Sweep() error {
+	s.removeStaleStaging()
 
-	clean := filepath.Clean(dir)
-	var found []string
-	scanner := bufio.NewScanner(f)
-	scanner.Buffer(make([]byte, 64<<10), 1<<20)
-	for scanner.Scan() {
-		fields := strings.Fields(scanner.Text())
-		if len(fields) < 5 {
+	entries, err := os.ReadDir(filepath.Join(s.dir, "image"))
+	if err != nil {
+		return fmt.Errorf("sweep store: %w", err)
+	}
+	listed := make(map[string]bool)
+	err = s.view(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketImages).ForEach(func(k, _ []byte) error {
+			listed[string(k)] = true
+			return nil
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("sweep store: %w", err)
+	}
+
+	var errs []error
+	for _, entry := range entries {
+		key := entry.Name()
+		if listed[key] {
 			continue
 		}
-		point := unescapeOctal(fields[4])
-		if point == clean || strings.HasPrefix(point, clean+"/") {
-			found = append(found, point)
+		if !keyPattern.MatchString(key) {
+			s.log.Printf("sweep store: leaving unknown entry image/%s alone", key)
+			continue
+		}
+		if err := s.removeOrphanImage(key); err != nil {
+			errs = append(errs, fmt.Errorf("sweep store: %w", err))
 		}
 	}
-	return found, scanner.Err()
+	return errors.Join(errs...)
 }
 
-// unescapeOctal decodes the \NNN escapes that mountinfo uses for space, tab,
-// newline and backslash.
-func unescapeOctal(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
+// removeOrphanImage removes image/<key> unless an import recorded it while
+// Sweep waited for the key's lock.
+func (s *Store) removeOrphanImage(key string) error {
+	lock, err := s.lock(key)
+	if err != nil {
+		return fmt.Errorf("lock image %s: %w", key, err)
 	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
+	defer lock.unlock()
+
+	_, err = s.getImage(key)
+	if err == nil {
+		return nil
 	}
-	return b.String()
+	if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	s.log.Printf("removing unrecorded image directory %s", s.imageDir(key))
+	if err := s.removeDir(s.imageDir(key)); err != nil {
+		return fmt.Errorf("remove unrecorded image %s: %w", key, err)
+	}
+	return nil
 }

@@ -180,29 +180,34 @@ func (s *Store) renderTree(treeID string, images []renderImage) error {
 		return err
 	}
 
+	// The hash is computed once here, so that VerifyTree can detect later
+	// changes. A cached tree is reused without hashing it.
+	treeHash, err := hashTree(rootfs)
+	if err != nil {
+		return fmt.Errorf("hash rootfs: %w", err)
+	}
+
 	top := images[0]
 	manifest, err := os.ReadFile(filepath.Join(s.imageDir(top.key), "manifest"))
 	if err != nil {
 		return err
 	}
 	files := map[string][]byte{
-		"manifest": manifest,
-		"image":    []byte(top.key),
-		"rendered": nil,
+		"manifest":   manifest,
+		"image":      []byte(top.key),
+		treeHashFile: []byte(treeHash),
+		"rendered":   nil,
 	}
 	// "rendered" is written last: a tree directory is complete when it has it.
-	for _, name := range []string{"manifest", "image", "rendered"} {
+	for _, name := range []string{"manifest", "image", treeHashFile, "rendered"} {
 		if err := os.WriteFile(filepath.Join(staging.path, name), files[name], 0o600); err != nil {
 			return err
 		}
 	}
 
-	// A tree directory without the marker is incomplete. The tree lock is
-	// held, so it can be replaced.
-	if err := s.removeDir(s.TreeDir(treeID)); err != nil {
-		return fmt.Errorf("remove incomplete tree %s: %w", treeID, err)
-	}
-	if err := os.Rename(staging.path, s.TreeDir(treeID)); err != nil {
+	// An existing tree directory is either incomplete or being re-rendered
+	// by ReRenderTree. The tree lock is held, so replacing it is safe.
+	if err := s.replaceDir(staging.path, s.TreeDir(treeID)); err != nil {
 		return fmt.Errorf("move tree %s into place: %w", treeID, err)
 	}
 	return s.update(func(tx *bolt.Tx) error {

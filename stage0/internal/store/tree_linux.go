@@ -139,36 +139,54 @@ func setTimes(dst string, st *unix.Stat_t) error {
 }
 
 func copyXattrs(src, dst string) error {
-	size, err := unix.Llistxattr(src, nil)
+	names, err := xattrNames(src)
 	if err != nil {
-		if errors.Is(err, unix.ENOTSUP) {
-			return nil
-		}
-		return &os.PathError{Op: "list xattrs", Path: src, Err: err}
+		return err
 	}
-	if size == 0 {
-		return nil
-	}
-	names := make([]byte, size)
-	size, err = unix.Llistxattr(src, names)
-	if err != nil {
-		return &os.PathError{Op: "list xattrs", Path: src, Err: err}
-	}
-	for _, name := range strings.Split(strings.TrimRight(string(names[:size]), "\x00"), "\x00") {
-		valueSize, err := unix.Lgetxattr(src, name, nil)
+	for _, name := range names {
+		value, err := xattrValue(src, name)
 		if err != nil {
-			return &os.PathError{Op: "get xattr " + name, Path: src, Err: err}
+			return err
 		}
-		value := make([]byte, valueSize)
-		valueSize, err = unix.Lgetxattr(src, name, value)
-		if err != nil {
-			return &os.PathError{Op: "get xattr " + name, Path: src, Err: err}
-		}
-		if err := unix.Lsetxattr(dst, name, value[:valueSize], 0); err != nil {
+		if err := unix.Lsetxattr(dst, name, value, 0); err != nil {
 			return &os.PathError{Op: "set xattr " + name, Path: dst, Err: err}
 		}
 	}
 	return nil
+}
+
+// xattrNames lists the extended attributes of path, not following a symlink.
+// A filesystem without xattr support has none.
+func xattrNames(path string) ([]string, error) {
+	size, err := unix.Llistxattr(path, nil)
+	if err != nil {
+		if errors.Is(err, unix.ENOTSUP) {
+			return nil, nil
+		}
+		return nil, &os.PathError{Op: "list xattrs", Path: path, Err: err}
+	}
+	if size == 0 {
+		return nil, nil
+	}
+	names := make([]byte, size)
+	size, err = unix.Llistxattr(path, names)
+	if err != nil {
+		return nil, &os.PathError{Op: "list xattrs", Path: path, Err: err}
+	}
+	return strings.Split(strings.TrimRight(string(names[:size]), "\x00"), "\x00"), nil
+}
+
+func xattrValue(path, name string) ([]byte, error) {
+	size, err := unix.Lgetxattr(path, name, nil)
+	if err != nil {
+		return nil, &os.PathError{Op: "get xattr " + name, Path: path, Err: err}
+	}
+	value := make([]byte, size)
+	size, err = unix.Lgetxattr(path, name, value)
+	if err != nil {
+		return nil, &os.PathError{Op: "get xattr " + name, Path: path, Err: err}
+	}
+	return value[:size], nil
 }
 
 // CopyTree copies the root filesystem of a rendered tree to dst, for pods

@@ -50,9 +50,9 @@ type ExtractOptions struct {
 	Log *log.Logger
 }
 
-// Extract reads an ACI from r and writes it into dir, which must exist and be
-// empty: the manifest to dir/manifest and the root filesystem below
-// dir/rootfs. Every entry is resolved inside dir without following symlinks,
+// Extract reads an ACI from r and writes it into dir, which must exist and
+// hold no manifest or rootfs entry: the manifest to dir/manifest and the root
+// filesystem below dir/rootfs. Every entry is resolved inside dir without following symlinks,
 // and entries named with "..", absolute names or names that go through a
 // symlink are rejected. On error dir holds a partial tree that the caller
 // removes.
