@@ -68,6 +68,7 @@ func runFetch(cmd *cobra.Command, args []string) error {
 	if fetchFlags.signature != "" && len(args) > 1 {
 		return errors.New("--signature can be used with one image only")
 	}
+
 	st, dir, err := openImageStore(cmd)
 	if err != nil {
 		return err
@@ -77,6 +78,7 @@ func runFetch(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
+
 	ctx := cmd.Context()
 	if ctx == nil {
 		ctx = context.Background()

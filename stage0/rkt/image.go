@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log"
+	"os"
 	"sort"
 
 	"github.com/appc/spec/discovery"
@@ -24,6 +26,12 @@ var cmdImage = &cobra.Command{
 
 func init() {
 	cmdRkt.AddCommand(cmdImage)
+}
+
+// imageLogger returns the logger of the image subcommands' notices, which
+// carry the top-level subcommand as prefix, "image: ".
+func imageLogger() *log.Logger {
+	return log.New(os.Stderr, "image: ", 0)
 }
 
 // resolveStoredImage returns the store key of an image argument of the image

@@ -52,6 +52,7 @@ func runImageExport(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
+
 	out := args[1]
 	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
 	if imageExportOverwrite {
@@ -64,10 +65,11 @@ func runImageExport(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return fmt.Errorf("export image %s: %w", key, err)
 	}
+
 	if err := writeStoredACI(st, key, f); err != nil {
 		f.Close()
 		if rmErr := os.Remove(out); rmErr != nil {
-			warnLogger(cmd).Printf("remove incomplete %s: %v", out, rmErr)
+			imageLogger().Printf("remove incomplete %s: %v", out, rmErr)
 		}
 		return fmt.Errorf("export image %s: %w", key, err)
 	}

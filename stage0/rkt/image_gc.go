@@ -39,11 +39,11 @@ func runImageGC(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	defer st.Close()
-	result, err := collectImageGarbage(st, dir, imageGCGracePeriod, time.Now(), warnLogger(cmd))
+	result, err := collectImageGarbage(st, dir, imageGCGracePeriod, time.Now(), imageLogger())
 	if err != nil {
 		return err
 	}
-	warn := warnLogger(cmd)
+	warn := imageLogger()
 	if result.trees > 0 {
 		warn.Printf("%d rendered tree(s) removed", result.trees)
 	}

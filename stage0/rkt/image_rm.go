@@ -38,7 +38,8 @@ func runImageRm(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	warn := warnLogger(cmd)
+
+	warn := imageLogger()
 	removed, failed := 0, 0
 	for _, arg := range args {
 		key, err := removeStoredImage(st, arg, images, refs)
@@ -50,6 +51,7 @@ func runImageRm(cmd *cobra.Command, args []string) error {
 		warn.Printf("successfully removed aci for image: %q", key)
 		removed++
 	}
+
 	if removed > 0 {
 		warn.Printf("%d image(s) successfully removed", removed)
 	}

@@ -1,0 +1,309 @@
+package fetch
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/appc/spec/schema"
+	"golang.org/x/sys/unix"
+
+	"github.com/rktfly/rkt/stage0/internal/store"
+)
+
+// maxSignatureSize bounds a downloaded detached signature.
+const maxSignatureSize = 1 << 20
+
+// remoteRequest is one image to download over http(s).
+type remoteRequest struct {
+	url     string
+	sigURL  string // detached signature URL, used when sigFile is empty
+	sigFile string // local --signature file
+	// latest records the image as fetched by name without a version.
+	latest bool
+	// check validates the manifest of the downloaded image, for name fetches.
+	check func(*schema.ImageManifest) error
+}
+
+// fetchURL applies the pull policy to an image URL and downloads it when needed.
+func (f *Fetcher) fetchURL(ctx context.Context, rr remoteRequest, policy PullPolicy) (string, error) {
+	cached, err := f.Store.GetRemote(rr.url)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return "", err
+	}
+	switch {
+	case policy == PullNever && cached == nil:
+		return "", fmt.Errorf("image %s is not in the store and the pull policy is never: fetch it first or use --pull-policy=new: %w", rr.url, store.ErrNotFound)
+	case policy == PullNever || policy == PullNew && cached != nil:
+		f.logf("using stored image %s for %s", cached.Key, rr.url)
+		return cached.Key, nil
+	case cached != nil && cached.Fresh(f.now()):
+		f.logf("using stored image %s for %s: cache record still fresh", cached.Key, rr.url)
+		return cached.Key, nil
+	}
+	return f.download(ctx, rr, cached)
+}
+
+// download fetches the image (and its signature unless Insecure.Image),
+// verifies it, imports it and records the cache fields. With a cache record it
+// sends If-None-Match, and an HTTP 304 keeps the stored image.
+func (f *Fetcher) download(ctx context.Context, rr remoteRequest, cached *store.RemoteRecord) (string, error) {
+	var etag string
+	if cached != nil {
+		etag = cached.ETag
+	}
+	if f.Insecure.Image {
+		f.warnInsecureImage(rr.url)
+		return f.downloadStreaming(ctx, rr, cached, etag)
+	}
+
+	sig, deferred, err := f.openSignature(ctx, rr)
+	if err != nil {
+		return "", err
+	}
+	aciFile, resp, err := f.downloadToFile(ctx, rr.url, etag)
+	if err != nil {
+		return "", err
+	}
+	if resp.notModified {
+		return f.revalidated(rr, cached, resp)
+	}
+	defer aciFile.Close()
+	key, err := f.verifyAndImport(ctx, rr, aciFile, sig, deferred, resp)
+	// Only an interrupted transfer keeps its partial file for resuming.
+	f.removePartial(rr.url)
+	if err != nil {
+		return "", err
+	}
+	return key, f.record(rr.url, key, resp)
+}
+
+func (f *Fetcher) verifyAndImport(ctx context.Context, rr remoteRequest, aciFile *os.File, sig io.ReadSeeker, deferred bool, resp *httpResponse) (string, error) {
+	var err error
+	if deferred {
+		// A 202 response for the signature means: request it again once
+		// the image is downloaded.
+		if sig, deferred, err = f.openSignature(ctx, rr); err != nil {
+			return "", err
+		}
+		if deferred {
+			return "", fmt.Errorf("fetch signature %s: server still responds 202 Accepted after the image download", rr.sigURL)
+		}
+	}
+	if err := f.verify(rr.url, aciFile, sig, rr.check); err != nil {
+		return "", err
+	}
+	if _, err := aciFile.Seek(0, io.SeekStart); err != nil {
+		return "", fmt.Errorf("read download of %s: %w", rr.url, err)
+	}
+	key, err := f.Store.Import(aciFile, store.ImportOptions{Latest: rr.latest, RemoteURL: rr.url, ETag: resp.etag, MaxAge: resp.maxAge})
+	if err != nil {
+		return "", fmt.Errorf("import image from %s: %w", rr.url, err)
+	}
+	return key, nil
+}
+
+// downloadStreaming imports the response body as it arrives, so an
+// unverified download costs one pass and no temporary file.
+func (f *Fetcher) downloadStreaming(ctx context.Context, rr remoteRequest, cached *store.RemoteRecord, etag string) (string, error) {
+	resp, err := f.get(ctx, rr.url, requestOptions{etag: etag})
+	if err != nil {
+		return "", err
+	}
+	defer resp.body.Close()
+	if resp.notModified {
+		return f.revalidated(rr, cached, resp)
+	}
+	if resp.status != http.StatusOK {
+		return "", fmt.Errorf("fetch %s: unexpected HTTP status %d", rr.url, resp.status)
+	}
+	body := f.progressReader(resp.body, rr.url, resp.size)
+	key, err := f.Store.Import(body, store.ImportOptions{Latest: rr.latest, RemoteURL: rr.url, ETag: resp.etag, MaxAge: resp.maxAge})
+	body.Close()
+	if err != nil {
+		return "", fmt.Errorf("import image from %s: %w", rr.url, err)
+	}
+	if rr.check != nil {
+		m, err := f.Store.ImageManifest(key)
+		if err != nil {
+			return "", err
+		}
+		if err := rr.check(m); err != nil {
+			// The image is whole and valid, but it is not what was requested.
+			if rmErr := f.Store.RemoveImage(key); rmErr != nil {
+				f.logf("remove mismatching image %s: %v", key, rmErr)
+			}
+			return "", err
+		}
+	}
+	return key, f.record(rr.url, key, resp)
+}
+
+// revalidated handles an HTTP 304 response to a conditional request.
+func (f *Fetcher) revalidated(rr remoteRequest, cached *store.RemoteRecord, resp *httpResponse) (string, error) {
+	if cached == nil {
+		return "", fmt.Errorf("fetch %s: server responded 304 Not Modified to an unconditional request", rr.url)
+	}
+	f.logf("image %s from %s is unchanged (HTTP 304)", cached.Key, rr.url)
+	if resp.etag == "" {
+		resp.etag = cached.ETag
+	}
+	return cached.Key, f.record(rr.url, cached.Key, resp)
+}
+
+func (f *Fetcher) record(url, key string, resp *httpResponse) error {
+	return f.Store.SetRemote(store.RemoteRecord{
+		URL:          url,
+		Key:          key,
+		ETag:         resp.etag,
+		MaxAge:       resp.maxAge,
+		DownloadTime: f.now(),
+	})
+}
+
+// openSignature returns the detached signature: the local file if one was
+// given, else the downloaded one. deferred is true when the server responded
+// 202 Accepted, which means "request it again after the image".
+func (f *Fetcher) openSignature(ctx context.Context, rr remoteRequest) (sig io.ReadSeeker, deferred bool, err error) {
+	if rr.sigFile != "" {
+		data, err := os.ReadFile(rr.sigFile)
+		if err != nil {
+			return nil, false, fmt.Errorf("read signature: %w", err)
+		}
+		return bytes.NewReader(data), false, nil
+	}
+	resp, err := f.get(ctx, rr.sigURL, requestOptions{})
+	if err != nil {
+		return nil, false, fmt.Errorf("fetch signature (or use --insecure-options=image to skip verification): %w", err)
+	}
+	defer resp.body.Close()
+	if resp.status == http.StatusAccepted {
+		return nil, true, nil
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.body, maxSignatureSize+1))
+	if err != nil {
+		return nil, false, fmt.Errorf("fetch signature %s: %w", rr.sigURL, err)
+	}
+	if len(data) > maxSignatureSize {
+		return nil, false, fmt.Errorf("fetch signature %s: larger than %d bytes", rr.sigURL, maxSignatureSize)
+	}
+	return bytes.NewReader(data), false, nil
+}
+
+// partialPath returns the temporary file of a download of url. Concurrent
+// fetches of one URL share it under an flock.
+func (f *Fetcher) partialPath(url string) string {
+	sum := sha256.Sum256([]byte(url))
+	return filepath.Join(f.tmpDir(), "rkt-download-"+hex.EncodeToString(sum[:16]))
+}
+
+func (f *Fetcher) removePartial(url string) {
+	path := f.partialPath(url)
+	for _, p := range []string{path, path + ".etag"} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			f.logf("remove partial download %s: %v", p, err)
+		}
+	}
+}
+
+// downloadToFile downloads url into its partial file and returns that file,
+// locked. A partial file left by an interrupted download is resumed with a
+// Range request when its ETag is known. On a 304 the file is nil.
+func (f *Fetcher) downloadToFile(ctx context.Context, url, etag string) (*os.File, *httpResponse, error) {
+	path := f.partialPath(url)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, nil, fmt.Errorf("create download directory: %w", err)
+	}
+	file, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create download file: %w", err)
+	}
+	if err := flock(file); err != nil {
+		file.Close()
+		return nil, nil, err
+	}
+	resp, err := f.fillFile(ctx, file, url, etag)
+	if err != nil || resp.notModified {
+		file.Close()
+		return nil, resp, err
+	}
+	return file, resp, nil
+}
+
+func (f *Fetcher) fillFile(ctx context.Context, file *os.File, url, etag string) (*httpResponse, error) {
+	fi, err := file.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("stat download file: %w", err)
+	}
+	offset := fi.Size()
+	partialETag, _ := os.ReadFile(file.Name() + ".etag")
+	if offset > 0 && len(partialETag) == 0 {
+		// Without a validator a resumed download could mix two versions.
+		offset = 0
+	}
+
+	resp, err := f.get(ctx, url, requestOptions{etag: etag, offset: offset, ifRange: string(partialETag)})
+	var statusErr *StatusError
+	if offset > 0 && errors.As(err, &statusErr) && statusErr.Code == http.StatusRequestedRangeNotSatisfiable {
+		// The partial file is already whole or longer than the image now is.
+		offset = 0
+		resp, err = f.get(ctx, url, requestOptions{etag: etag})
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer resp.body.Close()
+	if resp.notModified {
+		return resp, nil
+	}
+
+	switch resp.status {
+	case http.StatusPartialContent:
+		f.logf("resuming download of %s at byte %d", url, offset)
+	case http.StatusOK:
+		offset = 0
+	default:
+		return nil, fmt.Errorf("fetch %s: unexpected HTTP status %d", url, resp.status)
+	}
+
+	if err := file.Truncate(offset); err != nil {
+		return nil, fmt.Errorf("truncate download file: %w", err)
+	}
+	if _, err := file.Seek(offset, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("seek download file: %w", err)
+	}
+	if err := os.WriteFile(file.Name()+".etag", []byte(strings.TrimSpace(resp.etag)), 0o600); err != nil {
+		return nil, fmt.Errorf("write download validator: %w", err)
+	}
+
+	total := resp.size
+	if total >= 0 {
+		total += offset
+	}
+	body := f.progressReader(resp.body, url, total)
+	defer body.Close()
+	if _, err := io.Copy(file, body); err != nil {
+		return nil, fmt.Errorf("download %s: %w", url, err)
+	}
+	return resp, nil
+}
+
+func flock(file *os.File) error {
+	for {
+		err := unix.Flock(int(file.Fd()), unix.LOCK_EX)
+		if err != unix.EINTR {
+			if err != nil {
+				return &os.PathError{Op: "flock", Path: file.Name(), Err: err}
+			}
+			return nil
+		}
+	}
+}
