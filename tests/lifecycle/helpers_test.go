@@ -168,3 +168,8 @@ func decodeJSON(t *testing.T, text string, v any) {
 		t.Fatalf("decode JSON %q: %v", text, err)
 	}
 }
+
+// execCommand runs a host command and returns its combined output.
+func execCommand(name string, args ...string) ([]byte, error) {
+	return exec.Command(name, args...).CombinedOutput()
+}

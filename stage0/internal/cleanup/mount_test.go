@@ -225,3 +225,41 @@ func TestDeletePodRefusesWhenUnmountFails(t *testing.T) {
 		t.Errorf("CheckNoMounts error %q does not name the stuck mount", err)
 	}
 }
+
+func TestDeletePodWithSnapshot(t *testing.T) {
+	scratch, inside := testns.Isolate(t)
+	if !inside {
+		return
+	}
+	before, err := mountinfo.ReadSelf()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod, volume := podWithHostVolume(t, scratch)
+	after, err := mountinfo.ReadSelf()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A snapshot from before the pod's mounts existed: DeletePod trusts it
+	// and skips the unmounts, but the walker stops at the first mount.
+	err = DeletePod(Pod{Dir: pod, UUID: "test"}, Options{Mounts: before})
+	if !errors.Is(err, ErrMountPoint) {
+		t.Fatalf("DeletePod with a stale snapshot: err = %v, want ErrMountPoint", err)
+	}
+	assertContent(t, filepath.Join(volume, "data"), "volume data")
+	assertContent(t, filepath.Join(volume, "nested", "inner"), "nested data")
+	assertContent(t, filepath.Join(scratch, "host-file"), "host file")
+
+	// A snapshot that shows the mounts: they are unmounted and the pod
+	// is deleted.
+	if err := DeletePod(Pod{Dir: pod, UUID: "test"}, Options{Mounts: after}); err != nil {
+		t.Fatalf("DeletePod with a current snapshot: %v", err)
+	}
+	assertGone(t, pod)
+	if points := mountPointsUnder(t, filepath.Dir(pod)); len(points) != 0 {
+		t.Errorf("mounts left below the pods dir: %q", points)
+	}
+	assertContent(t, filepath.Join(volume, "data"), "volume data")
+	assertContent(t, filepath.Join(volume, "nested", "inner"), "nested data")
+}

@@ -51,6 +51,13 @@ type Options struct {
 	Warn *log.Logger
 	// Stderr is the stderr of the stage1 gc entrypoint. Nil discards it.
 	Stderr io.Writer
+	// Mounts, if not nil, is a snapshot of /proc/self/mountinfo taken
+	// before the pod was locked, shared by the pods of one gc pass. When it
+	// shows nothing mounted at or below Dir, DeletePod reads mountinfo no
+	// more for this pod. A mount that appeared after the snapshot is still
+	// never deleted through: RemoveTree stops at it and the pod is kept.
+	// Nil reads mountinfo for each pod.
+	Mounts []mountinfo.Mount
 }
 
 // DeletePod deletes a pod directory as abi.md 2.13 describes, with the
@@ -70,10 +77,12 @@ func DeletePod(p Pod, opts Options) error {
 		warn = log.New(io.Discard, "", 0)
 	}
 
-	if p.Ran {
-		runStage1GC(p, opts.Stderr, logger, warn)
+	snapshot := opts.Mounts
+	if p.Ran && runStage1GC(p, snapshot, opts.Stderr, logger, warn) {
+		// The stage1 overlay was mounted after the snapshot.
+		snapshot = nil
 	}
-	if err := UnmountAll(p.Dir, logger); err != nil {
+	if err := unmountAll(p.Dir, snapshot, logger); err != nil {
 		return fmt.Errorf("delete pod %s: %w", p.UUID, err)
 	}
 	if err := RemoveTree(p.Dir); err != nil {
@@ -82,13 +91,14 @@ func DeletePod(p Pod, opts Options) error {
 	return nil
 }
 
-// runStage1GC runs steps 1 and 2 of abi.md 2.13. Its failures are warnings:
-// rkt deletes the pod even when the stage1 gc entrypoint fails.
-func runStage1GC(p Pod, stderr io.Writer, logger, warn *log.Logger) {
-	mounted, err := mountStage1Overlay(p, logger)
+// runStage1GC runs steps 1 and 2 of abi.md 2.13 and reports whether it
+// mounted the stage1 overlay. Its failures are warnings: rkt deletes the pod
+// even when the stage1 gc entrypoint fails.
+func runStage1GC(p Pod, snapshot []mountinfo.Mount, stderr io.Writer, logger, warn *log.Logger) bool {
+	mounted, err := mountStage1Overlay(p, snapshot, logger)
 	if err != nil {
 		warn.Printf("skipping stage1 GC of pod %q: %v", p.UUID, err)
-		return
+		return false
 	}
 	if err := execGC(p, stderr, logger); err != nil {
 		warn.Printf("problem performing stage1 GC on %q: %v", p.UUID, err)
@@ -100,18 +110,23 @@ func runStage1GC(p Pod, stderr io.Writer, logger, warn *log.Logger) {
 			logger.Printf("unmount stage1 overlay of pod %q: %v", p.UUID, err)
 		}
 	}
+	return mounted
 }
 
 // mountStage1Overlay mounts the stage1 overlay of an overlay-mode pod whose
-// stage1 rootfs is not mounted, and reports whether it mounted it.
-func mountStage1Overlay(p Pod, logger *log.Logger) (bool, error) {
+// stage1 rootfs is not mounted, and reports whether it mounted it. snapshot
+// is the mount table to check, nil to read it now.
+func mountStage1Overlay(p Pod, snapshot []mountinfo.Mount, logger *log.Logger) (bool, error) {
 	if _, err := os.Stat(poddir.OverlayPreparedPath(p.Dir)); errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
 	rootfs := poddir.Stage1RootfsPath(p.Dir)
-	mounts, err := mountinfo.ReadSelf()
-	if err != nil {
-		return false, err
+	mounts := snapshot
+	if mounts == nil {
+		var err error
+		if mounts, err = mountinfo.ReadSelf(); err != nil {
+			return false, err
+		}
 	}
 	canonical, err := filepath.EvalSymlinks(rootfs)
 	if err != nil {

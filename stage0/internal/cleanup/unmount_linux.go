@@ -28,6 +28,12 @@ var ErrMountsRemain = errors.New("mounts remain below the directory")
 // parents first, so that unmounting a pod's copy of /dev/pts cannot propagate
 // to the host's /dev/pts. A busy mount is detached lazily (MNT_DETACH).
 func UnmountAll(dir string, logger *log.Logger) error {
+	return unmountAll(dir, nil, logger)
+}
+
+// unmountAll is UnmountAll that first looks for mounts below dir in
+// snapshot, when it is not nil, and returns at once if there are none.
+func unmountAll(dir string, snapshot []mountinfo.Mount, logger *log.Logger) error {
 	if logger == nil {
 		logger = log.New(io.Discard, "", 0)
 	}
@@ -37,6 +43,9 @@ func UnmountAll(dir string, logger *log.Logger) error {
 	}
 	if root == "/" {
 		return fmt.Errorf("unmount below %s: refusing to unmount the whole file system tree", dir)
+	}
+	if snapshot != nil && len(mountinfo.Under(snapshot, root)) == 0 {
+		return nil
 	}
 
 	mounts, err := mountinfo.ReadSelf()

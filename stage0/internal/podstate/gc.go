@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"os"
+	"sync"
 	"time"
 
 	"github.com/rktfly/rkt/common/abi"
 	"github.com/rktfly/rkt/common/lock"
+	"github.com/rktfly/rkt/common/mountinfo"
 	"github.com/rktfly/rkt/common/poddir"
 )
 
@@ -68,26 +71,54 @@ type collector struct {
 	notices *log.Logger
 	log     *log.Logger
 	stdout  io.Writer
+	stderr  io.Writer
 	now     func() time.Time
 }
 
+// newCollector fills in the defaults of opts. The sweep deletes several pods
+// at a time, so every output goes through one mutex: callers may pass one
+// bytes.Buffer for several of them.
 func newCollector(dataDir string, opts GCOptions) *collector {
-	g := &collector{dataDir: dataDir, opts: opts, notices: opts.Notices, log: opts.Log,
-		stdout: opts.Stdout, now: opts.Now}
-	discard := log.New(io.Discard, "", 0)
-	if g.notices == nil {
-		g.notices = discard
+	var mu sync.Mutex
+	g := &collector{dataDir: dataDir, opts: opts, now: opts.Now}
+	g.notices = lockedLogger(&mu, opts.Notices)
+	g.log = lockedLogger(&mu, opts.Log)
+	g.stdout = io.Discard
+	if opts.Stdout != nil {
+		g.stdout = &lockedWriter{mu: &mu, w: opts.Stdout}
 	}
-	if g.log == nil {
-		g.log = discard
-	}
-	if g.stdout == nil {
-		g.stdout = io.Discard
+	// An *os.File is handed to the stage1 gc entrypoint as its stderr fd.
+	// Any other writer makes exec copy the output through a pipe, in a
+	// goroutine that needs the lock.
+	g.stderr = opts.Stderr
+	if _, isFile := opts.Stderr.(*os.File); opts.Stderr != nil && !isFile {
+		g.stderr = &lockedWriter{mu: &mu, w: opts.Stderr}
 	}
 	if g.now == nil {
 		g.now = time.Now
 	}
 	return g
+}
+
+// lockedWriter serializes the writes of several goroutines to w.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// lockedLogger returns a logger like logger that writes under mu, or one
+// that discards everything when logger is nil.
+func lockedLogger(mu *sync.Mutex, logger *log.Logger) *log.Logger {
+	if logger == nil {
+		return log.New(io.Discard, "", 0)
+	}
+	return log.New(&lockedWriter{mu: mu, w: logger.Writer()}, logger.Prefix(), logger.Flags())
 }
 
 func (g *collector) list(stateDir string) ([]*Pod, error) {
@@ -212,6 +243,7 @@ func (g *collector) sweepExitedGarbage() error {
 	if err != nil {
 		return fmt.Errorf("delete exited-garbage pods: %w", err)
 	}
+	var due []*Pod
 	var errs []error
 	for _, p := range pods {
 		marked, err := ctime(p.Path())
@@ -226,10 +258,9 @@ func (g *collector) sweepExitedGarbage() error {
 			g.notices.Printf("pod %q not removed: still within grace period (%s)", p.UUID, g.opts.GracePeriod)
 			continue
 		}
-		if err := g.delete(p); err != nil {
-			errs = append(errs, err)
-		}
+		due = append(due, p)
 	}
+	errs = append(errs, g.deleteAll(due))
 	return errors.Join(errs...)
 }
 
@@ -238,18 +269,61 @@ func (g *collector) sweepGarbage() error {
 	if err != nil {
 		return fmt.Errorf("delete garbage pods: %w", err)
 	}
-	var errs []error
-	for _, p := range pods {
-		if err := g.delete(p); err != nil {
-			errs = append(errs, err)
-		}
+	return g.deleteAll(pods)
+}
+
+// sweepWorkers is the number of pods that a gc pass deletes at a time.
+// Deleting a pod is mostly waiting for the file system to unlink files, so
+// a few deletions in flight overlap those waits. BenchmarkGC1000 took 1.8 to
+// 3.0 s one pod at a time and 0.3 to 0.6 s with 4 to 32 in flight. That was
+// measured on a 2-core VM with an ext4 virtual disk, under a load average of
+// 3 to 8 from other work, and 4 and 32 workers showed no clear difference.
+const sweepWorkers = 8
+
+// deleteAll deletes pods with up to sweepWorkers deletions at a time. It
+// reads the mount table once for all of them, so a pod with nothing mounted
+// below it costs no mountinfo read. Reading the table once per pod would
+// grow with the square of the pod count when many pods keep fly's mounts.
+// The order of the "Garbage collecting pod" lines is not fixed.
+func (g *collector) deleteAll(pods []*Pod) error {
+	if len(pods) == 0 {
+		return nil
 	}
+	snapshot, err := mountinfo.ReadSelf()
+	if err != nil {
+		return fmt.Errorf("delete pods: %w", err)
+	}
+
+	queue := make(chan *Pod)
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	for range min(sweepWorkers, len(pods)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range queue {
+				if err := g.delete(p, snapshot); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+
+	for _, p := range pods {
+		queue <- p
+	}
+	close(queue)
+	wg.Wait()
 	return errors.Join(errs...)
 }
 
 // delete removes one marked pod unless another process holds its lock
 // (another gc or rm deleting it), in which case that process finishes it.
-func (g *collector) delete(p *Pod) error {
+// snapshot is the mount table read before the pod was locked.
+func (g *collector) delete(p *Pod, snapshot []mountinfo.Mount) error {
 	if p.State == abi.StateDeleting || p.State == abi.StateExitedDeleting {
 		g.log.Printf("pod %q is being deleted by another process, skipped", p.UUID)
 		return nil
@@ -262,7 +336,8 @@ func (g *collector) delete(p *Pod) error {
 		Debug:       g.opts.Debug,
 		Log:         g.log,
 		Warn:        g.notices,
-		Stderr:      g.opts.Stderr,
+		Stderr:      g.stderr,
+		Mounts:      snapshot,
 	})
 	if errors.Is(err, ErrPodGone) || errors.Is(err, lock.ErrLocked) {
 		g.log.Printf("pod %q: %v", p.UUID, err)

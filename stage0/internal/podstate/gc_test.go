@@ -180,3 +180,32 @@ func TestRemoveWaitsForExit(t *testing.T) {
 		t.Errorf("pod directory still there: %v", err)
 	}
 }
+
+func TestGCSweepsManyPodsOnce(t *testing.T) {
+	data := t.TempDir()
+	const pods = 40
+	for i := 0; i < pods; i++ {
+		makePod(t, data, poddir.StateDirRun, uuidN(i))
+	}
+	// One buffer for every output, as the sweep writes from several
+	// goroutines at once.
+	var out bytes.Buffer
+	err := GC(data, GCOptions{
+		Stdout:  &out,
+		Notices: log.New(&out, "notice: ", 0),
+		Log:     log.New(&out, "debug: ", 0),
+		Stderr:  &out,
+		Now:     func() time.Time { return time.Now().Add(time.Second) },
+	})
+	if err != nil {
+		t.Fatalf("GC: %v", err)
+	}
+	for i := 0; i < pods; i++ {
+		id := uuidN(i)
+		assertPodAt(t, data, id, "")
+		line := `Garbage collecting pod "` + id + `"` + "\n"
+		if n := strings.Count(out.String(), line); n != 1 {
+			t.Errorf("output has %d lines %q, want 1", n, line)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rktfly/rkt/common/abi"
 	"github.com/rktfly/rkt/common/lock"
+	"github.com/rktfly/rkt/common/mountinfo"
 	"github.com/rktfly/rkt/common/poddir"
 	"github.com/rktfly/rkt/stage0/internal/cleanup"
 )
@@ -72,6 +73,9 @@ type DeleteOptions struct {
 	// Locked, if not nil, is called once the lock is held, right before
 	// the deletion starts.
 	Locked func()
+	// Mounts, if not nil, is a snapshot of /proc/self/mountinfo taken
+	// before the lock, as described at cleanup.Options.Mounts.
+	Mounts []mountinfo.Mount
 }
 
 // Delete takes LOCK_EX on a pod in exited-garbage/ or garbage/ and deletes
@@ -118,7 +122,12 @@ func (p *Pod) Delete(opts DeleteOptions) error {
 	if treeID, err := p.Stage1TreeStoreID(); err == nil && treeID != "" {
 		target.Stage1TreeRootfs = TreeRootfs(p.DataDir, treeID)
 	}
-	return cleanup.DeletePod(target, cleanup.Options{Log: opts.Log, Warn: opts.Warn, Stderr: opts.Stderr})
+	return cleanup.DeletePod(target, cleanup.Options{
+		Log:    opts.Log,
+		Warn:   opts.Warn,
+		Stderr: opts.Stderr,
+		Mounts: opts.Mounts,
+	})
 }
 
 // TreeRootfs returns $D/cas/tree/<treeID>/rootfs, the rendered tree that
