@@ -55,7 +55,7 @@ GOTEST_TIMEOUT ?= 45m
 comma := ,
 STAGE1_ACIS := $(foreach flavor,$(subst $(comma), ,$(RKT_STAGE1_FLAVORS)),$(BINDIR)/stage1-$(flavor).aci)
 
-.PHONY: all rkt stage1 images tools target-link check vet test run-example clean distclean FORCE
+.PHONY: all rkt stage1 images tools target-link check vet test run-example bench clean distclean FORCE
 
 all: stage1 images rkt target-link
 
@@ -107,6 +107,11 @@ test: tools
 # Run the README's example image as root in a private mount namespace.
 run-example: all
 	scripts/run-example $(BINDIR)/rkt $(IMAGESDIR)/example.aci $(BUILDDIR)
+
+# Measure warm runs, imports, list/gc and fetch against their baselines;
+# the figures go to $(BUILDDIR)/bench/results.md (run as root).
+bench: all
+	scripts/bench --build-dir $(BUILDDIR)
 
 clean:
 	@for dir in build-rkt-*/; do \
