@@ -126,41 +126,6 @@ func TestCheckMountsRequiresVolume(t *testing.T) {
 	}
 }
 
-func TestClassifyImage(t *testing.T) {
-	cases := []struct {
-		in   string
-		kind imageKind
-		path string
-	}{
-		{in: "sha512-0123", kind: imageHash, path: "sha512-0123"},
-		{in: "file:///x/a.aci", kind: imageFile, path: "/x/a.aci"},
-		{in: "https://example.com/a.aci", kind: imageHTTP, path: "https://example.com/a.aci"},
-		{in: "docker://busybox", kind: imageDocker, path: "docker://busybox"},
-		{in: "/abs/path", kind: imageFile, path: "/abs/path"},
-		{in: "example.com/app:1.0", kind: imageName, path: "example.com/app:1.0"},
-		{in: "dir/./x", kind: imageFile, path: "dir/./x"},
-		{in: "rel.aci", kind: imageFile, path: "rel.aci"},
-		{in: "example.com/app", kind: imageName, path: "example.com/app"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.in, func(t *testing.T) {
-			kind, path, err := classifyImage(tc.in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if kind != tc.kind {
-				t.Errorf("kind = %d, want %d", kind, tc.kind)
-			}
-			if path != tc.path {
-				t.Errorf("path = %q, want %q", path, tc.path)
-			}
-		})
-	}
-	if _, _, err := classifyImage("https://example.com/a.tar"); err == nil {
-		t.Error("https URL without .aci: no error")
-	}
-}
-
 func TestInsecureOptionsSet(t *testing.T) {
 	var o insecureOptions
 	if err := o.Set("Image,all-run"); err != nil {

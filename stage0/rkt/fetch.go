@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -117,11 +118,16 @@ func openImageStore(cmd *cobra.Command) (*store.Store, string, error) {
 	return st, dir, nil
 }
 
-// newImageFetcher returns the fetcher that rkt fetch, run and prepare use to
-// resolve image arguments, configured from the global flags: insecure
-// options, auth.d headers, the trusted-key store and key discovery.
+// newImageFetcher returns the fetcher of rkt fetch, configured from the
+// global flags, with notices prefixed by the subcommand name.
 func newImageFetcher(cmd *cobra.Command, st *store.Store, dataDir string) (*fetch.Fetcher, error) {
-	opts := globalFlags.insecureOptions
+	return newFetcherWithLoggers(st, dataDir, globalFlags.insecureOptions, warnLogger(cmd), debugLogger(cmd))
+}
+
+// newFetcherWithLoggers returns the fetcher that rkt fetch, run and prepare
+// use to resolve image arguments and stage1 images: insecure options,
+// auth.d headers, the trusted-key store and key discovery.
+func newFetcherWithLoggers(st *store.Store, dataDir string, opts insecureOptions, warn, debug *log.Logger) (*fetch.Fetcher, error) {
 	auth, err := fetch.LoadAuth(globalFlags.systemConfig, globalFlags.localConfig, globalFlags.userConfig)
 	if err != nil {
 		return nil, fmt.Errorf("load configuration: %w", err)
@@ -139,8 +145,8 @@ func newImageFetcher(cmd *cobra.Command, st *store.Store, dataDir string) (*fetc
 		Auth:   auth,
 		TmpDir: poddir.TmpDir(dataDir),
 		Stderr: os.Stderr,
-		Warn:   warnLogger(cmd),
-		Log:    debugLogger(cmd),
+		Warn:   warn,
+		Log:    debug,
 	}
 	// Keys are discovered for image names unless TLS checks are off without
 	// the pubkey option, as in rkt.
@@ -148,6 +154,10 @@ func newImageFetcher(cmd *cobra.Command, st *store.Store, dataDir string) (*fetc
 		importer := newTrustImporter(trustOptions{insecureAllowHTTP: f.Insecure.PubKey && f.Insecure.HTTP},
 			f.Insecure.TLS, globalFlags.trustKeysFromHTTPS, os.Stdin, os.Stderr)
 		importer.Keystore = keystore
+		// Key discovery falls back to plain http under
+		// --insecure-options=http, as image discovery does, while the key
+		// URLs themselves need both http and pubkey.
+		importer.DiscoverOverHTTP = f.Insecure.HTTP
 		f.DiscoverKeys = func(ctx context.Context, name string) error {
 			_, err := importer.DiscoverImageKeys(ctx, name)
 			return err

@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rktfly/rkt/internal/aciwriter"
 	"github.com/rktfly/rkt/stage0/internal/store"
 	"github.com/rktfly/rkt/stage0/internal/store/aci"
 )
@@ -22,7 +21,7 @@ var (
 
 	cmdImageExport = &cobra.Command{
 		Use:   "export IMAGE OUTPUT_ACI_FILE",
-		Short: "Export a stored image to an uncompressed ACI file",
+		Short: "Export a stored image as the uncompressed ACI it was imported from",
 		Args:  cobra.ExactArgs(2),
 		RunE:  runWrapper(runImageExport),
 	}
@@ -52,54 +51,69 @@ func runImageExport(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-
-	out := args[1]
-	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
-	if imageExportOverwrite {
-		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
-	}
-	f, err := os.OpenFile(out, flags, 0o644)
-	if errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("export image %s: %s already exists (use --overwrite to replace it)", key, out)
-	}
-	if err != nil {
-		return fmt.Errorf("export image %s: %w", key, err)
-	}
-
-	if err := writeStoredACI(st, key, f); err != nil {
-		f.Close()
-		if rmErr := os.Remove(out); rmErr != nil {
-			imageLogger().Printf("remove incomplete %s: %v", out, rmErr)
-		}
-		return fmt.Errorf("export image %s: %w", key, err)
-	}
-	if err := f.Close(); err != nil {
+	if err := exportImage(st, key, args[1], imageExportOverwrite); err != nil {
 		return fmt.Errorf("export image %s: %w", key, err)
 	}
 	return nil
 }
 
-// writeStoredACI writes the stored image key as an uncompressed ACI,
-// keeping owners, times and hard links.
-//
-// NOTE: the store keeps the extracted files, not the original tar, so the
-// archive is written again and its SHA-512 can differ from the image ID when
-// the original used another entry order or header format.
-func writeStoredACI(st *store.Store, key string, w io.Writer) error {
-	dir, err := st.ImageDir(key)
+// exportImage writes the stored uncompressed tar of image key to out, whose
+// SHA-512 is therefore the image ID. The tar goes to a temporary file next
+// to out, which is renamed into place only once the whole tar was read and
+// its hash checked. Without overwrite, an existing out is an error, also
+// when it appears during the export.
+func exportImage(st *store.Store, key, out string, overwrite bool) error {
+	if _, err := os.Lstat(out); err == nil && !overwrite {
+		return fmt.Errorf("%s already exists (use --overwrite to replace it)", out)
+	}
+	rc, err := st.ImageTar(key)
 	if err != nil {
 		return err
 	}
-	manifest, err := os.ReadFile(filepath.Join(dir, "manifest"))
+	defer rc.Close()
+
+	abs, err := filepath.Abs(out)
 	if err != nil {
-		return fmt.Errorf("read stored manifest: %w", err)
+		return err
 	}
-	return aciwriter.Write(w, manifest, filepath.Join(dir, "rootfs"), aciwriter.Options{
-		Compression:  aciwriter.None,
-		KeepOwners:   true,
-		KeepModTimes: true,
-		HardLinks:    true,
-	})
+	tmp, err := os.CreateTemp(filepath.Dir(abs), "."+filepath.Base(abs)+".tmp-")
+	if err != nil {
+		return err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+
+	if _, err := io.Copy(tmp, rc); err != nil {
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if overwrite {
+		if err := os.Rename(tmp.Name(), abs); err != nil {
+			return fmt.Errorf("move export into place: %w", err)
+		}
+	} else {
+		// A hard link fails when out exists, where a rename would replace it.
+		err := os.Link(tmp.Name(), abs)
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%s already exists (use --overwrite to replace it)", out)
+		}
+		if err != nil {
+			return fmt.Errorf("move export into place: %w", err)
+		}
+		os.Remove(tmp.Name())
+	}
+	committed = true
+	return nil
 }
 
 func runImageExtract(cmd *cobra.Command, args []string) error {
@@ -119,12 +133,12 @@ func runImageExtract(cmd *cobra.Command, args []string) error {
 	}
 	defer os.RemoveAll(staging)
 
-	pr, pw := io.Pipe()
-	go func() {
-		pw.CloseWithError(writeStoredACI(st, key, pw))
-	}()
-	_, err = aci.Extract(pr, staging, aci.ExtractOptions{Log: debugLogger(cmd)})
-	pr.CloseWithError(err)
+	rc, err := st.ImageTar(key)
+	if err != nil {
+		return fmt.Errorf("extract image %s: %w", key, err)
+	}
+	_, err = aci.Extract(rc, staging, aci.ExtractOptions{Log: debugLogger(cmd)})
+	rc.Close()
 	if err != nil {
 		return fmt.Errorf("extract image %s: %w", key, err)
 	}

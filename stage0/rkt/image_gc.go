@@ -48,6 +48,11 @@ func runImageGC(cmd *cobra.Command, args []string) error {
 		warn.Printf("%d rendered tree(s) removed", result.trees)
 	}
 	warn.Printf("%d image(s) successfully removed", result.images)
+	// Sweep removes what crashed imports and removals left in the store.
+	if err := st.Sweep(); err != nil {
+		warn.Print(err)
+		result.failures++
+	}
 	if result.failures > 0 {
 		return &exitCodeError{code: exitFailure}
 	}

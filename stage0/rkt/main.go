@@ -109,10 +109,7 @@ func runMain() int {
 		}
 		err = ece.err
 	}
-	name := "rkt"
-	if cmd != nil && cmd != cmdRkt {
-		name = cmd.Name()
-	}
+	name := topCommandName(cmd)
 	stderr.Printf("%s: %v", name, err)
 	if ece != nil && ece.usage && cmd != nil {
 		cmd.SetOut(os.Stderr)
@@ -161,13 +158,23 @@ func debugLogger(cmd *cobra.Command) *log.Logger {
 	if !globalFlags.debug {
 		return log.New(io.Discard, "", 0)
 	}
-	return log.New(os.Stderr, cmd.Name()+": ", 0)
+	return log.New(os.Stderr, topCommandName(cmd)+": ", 0)
+}
+
+// topCommandName returns the name of the subcommand directly below rkt that
+// cmd belongs to, the prefix of messages: "rkt image rm" prints "image: ".
+func topCommandName(cmd *cobra.Command) string {
+	name := "rkt"
+	for top := cmd; top != nil && top != cmdRkt; top = top.Parent() {
+		name = top.Name()
+	}
+	return name
 }
 
 // warnLogger returns a logger for notices on stderr prefixed with the
 // subcommand name.
 func warnLogger(cmd *cobra.Command) *log.Logger {
-	return log.New(os.Stderr, cmd.Name()+": ", 0)
+	return log.New(os.Stderr, topCommandName(cmd)+": ", 0)
 }
 
 // loadConfig reads the system, local and user configuration directories.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -89,14 +90,21 @@ func runRun(cmd *cobra.Command, args []string) error {
 		Flags: flags,
 		DNS:   dns,
 		Warn:  warn,
+		// The manifest was parsed from the same image's index entry.
+		Stage1Manifest: pp.stage1Manifest,
 	})
 }
+
+// lastUsedResolution is how far an image's recorded last-used time may lag
+// its last run. Image gc's grace period is counted in hours (24h by
+// default), and skipping the index write keeps fdatasyncs off the warm path.
+const lastUsedResolution = time.Minute
 
 // markImagesUsed records the last use of the pod's images. A failure only
 // affects image gc's grace period, so it is logged, not returned.
 func markImagesUsed(pp *preparedPod, debug interface{ Printf(string, ...any) }) {
 	for _, app := range pp.apps {
-		if err := pp.store.MarkUsed(app.Key); err != nil {
+		if _, err := pp.store.MarkUsedIfOlder(app.Key, lastUsedResolution); err != nil {
 			debug.Printf("mark image %s used: %v", app.Key, err)
 		}
 	}

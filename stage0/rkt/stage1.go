@@ -1,18 +1,22 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
+	"github.com/appc/spec/discovery"
 	"github.com/appc/spec/schema/types"
 	"github.com/spf13/pflag"
 
 	"github.com/rktfly/rkt/stage0/internal/buildinfo"
 	"github.com/rktfly/rkt/stage0/internal/config"
+	"github.com/rktfly/rkt/stage0/internal/fetch"
 	"github.com/rktfly/rkt/stage0/internal/store"
 )
 
@@ -46,9 +50,9 @@ func (f *stage1Flag) Type() string   { return "string" }
 
 func addStage1Flags(fs *pflag.FlagSet, f *stage1Flags) {
 	for _, def := range []struct{ name, usage string }{
-		{name: "stage1-url", usage: "URL of the stage1 image (only file:// is supported yet)"},
+		{name: "stage1-url", usage: "file, http or https URL of the stage1 image"},
 		{name: "stage1-path", usage: "path of the stage1 image file"},
-		{name: "stage1-name", usage: "name[:version] of the stage1 image in the store"},
+		{name: "stage1-name", usage: "name[:version] of the stage1 image, from the store or else found by discovery"},
 		{name: "stage1-hash", usage: "image ID of the stage1 image in the store"},
 		{name: "stage1-from-dir", usage: "file name of the stage1 image in the stage1 images directory"},
 	} {
@@ -80,70 +84,68 @@ func trusted(path string) bool {
 		return true
 	}
 	dir := filepath.Clean(buildinfo.Stage1DefaultImagesDir)
-	return dir != "" && strings.HasPrefix(filepath.Clean(path), dir+string(filepath.Separator))
+	return buildinfo.Stage1DefaultImagesDir != "" && strings.HasPrefix(filepath.Clean(path), dir+string(filepath.Separator))
 }
 
 // selectStage1 returns the store key of the stage1 image chosen by the
-// flags, the configuration or the build defaults.
+// flags, the configuration or the build defaults. Every image goes through
+// the image fetcher with pull policy new and no dependencies, so that the
+// signature is checked unless the location is trusted.
 func (s *stage1Selector) selectStage1(f stage1Flags) (string, error) {
+	fetcher, err := s.images.imageFetcher()
+	if err != nil {
+		return "", err
+	}
+	ctx := context.Background()
+	var key string
 	switch f.kind {
 	case "stage1-path":
-		return s.fromPath(f.value)
+		key, err = s.fromPath(ctx, fetcher, f.value)
 	case "stage1-url":
-		return s.fromURL(f.value)
+		key, err = s.fromURL(ctx, fetcher, f.value)
 	case "stage1-from-dir":
-		return s.fromPath(filepath.Join(s.imagesDir(), f.value))
+		key, err = s.fromPath(ctx, fetcher, filepath.Join(s.imagesDir(), f.value))
 	case "stage1-name":
-		return s.fromName(f.value)
+		key, err = fetcher.FetchStage1Name(ctx, f.value)
 	case "stage1-hash":
-		key, err := s.images.store.ResolveKey(f.value)
-		if err != nil {
-			return "", fmt.Errorf("stage1 image %q: %w", f.value, err)
-		}
-		return key, nil
+		key, err = fetcher.FetchStage1Hash(ctx, f.value)
+	default:
+		return s.fromDefault(ctx, fetcher)
 	}
-	return s.fromDefault()
+	if err != nil {
+		return "", fmt.Errorf("stage1 image from --%s %q: %w", f.kind, f.value, err)
+	}
+	return key, nil
 }
 
-func (s *stage1Selector) fromPath(path string) (string, error) {
+func (s *stage1Selector) fromPath(ctx context.Context, fetcher *fetch.Fetcher, path string) (string, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return "", fmt.Errorf("stage1 image %q: %w", path, err)
+		return "", err
 	}
-	key, err := s.images.importFile(abs, "", trusted(abs))
-	if err != nil {
-		return "", fmt.Errorf("stage1: %w", err)
-	}
-	return key, nil
+	return fetcher.FetchStage1Location(ctx, abs, trusted(abs))
 }
 
-func (s *stage1Selector) fromURL(u string) (string, error) {
-	parsed, err := url.Parse(u)
-	if err == nil && parsed.Scheme == "file" {
-		return s.fromPath(parsed.Path)
-	}
-	return "", fmt.Errorf("--stage1-url %q: fetching the stage1 from a URL is not supported yet, use --stage1-path with a local file", u)
-}
-
-func (s *stage1Selector) fromName(img string) (string, error) {
-	name, labels, err := parseImageName(img)
+// fromURL fetches a file, http or https URL. A file URL is trusted like the
+// path it names.
+func (s *stage1Selector) fromURL(ctx context.Context, fetcher *fetch.Fetcher, location string) (string, error) {
+	u, err := url.Parse(location)
 	if err != nil {
-		return "", fmt.Errorf("--stage1-name: %w", err)
+		return "", fmt.Errorf("invalid URL: %w", err)
 	}
-	key, err := s.images.store.FindByName(name, labels)
-	if errors.Is(err, store.ErrNotFound) {
-		return "", fmt.Errorf("stage1 image %s not found in the store; fetching by name is not supported yet, use --stage1-path", img)
+	switch u.Scheme {
+	case "file":
+		return fetcher.FetchStage1Location(ctx, location, trusted(u.Path))
+	case "http", "https":
+		return fetcher.FetchStage1Location(ctx, location, false)
 	}
-	if err != nil {
-		return "", fmt.Errorf("stage1 image %q: %w", img, err)
-	}
-	return key, nil
+	return "", fmt.Errorf("unsupported URL scheme %q: use file, http or https", u.Scheme)
 }
 
 // fromDefault looks up the configured or built-in name:version in the
-// store, and else imports the default location, falling back to the file
-// next to the rkt binary. The default stage1 is not signature-checked.
-func (s *stage1Selector) fromDefault() (string, error) {
+// store, and else fetches the configured or build-default location, falling
+// back to the file next to the rkt binary, which is not signature-checked.
+func (s *stage1Selector) fromDefault(ctx context.Context, fetcher *fetch.Fetcher) (string, error) {
 	name, version := s.cfg.Stage1.Name, s.cfg.Stage1.Version
 	if name == "" || version == "" {
 		name, version = buildinfo.Stage1DefaultName, buildinfo.Stage1DefaultVersion
@@ -174,14 +176,14 @@ func (s *stage1Selector) fromDefault() (string, error) {
 
 	var firstErr error
 	if location != "" {
-		key, err := s.fromLocation(location)
+		key, err := s.fromLocation(ctx, fetcher, location)
 		if err == nil {
 			return key, nil
 		}
 		if !filepath.IsAbs(location) {
-			return "", err
+			return "", fmt.Errorf("default stage1 image %s: %w", location, err)
 		}
-		firstErr = err
+		firstErr = fmt.Errorf("default stage1 image %s: %w", location, err)
 	}
 
 	exe, err := os.Executable()
@@ -189,9 +191,9 @@ func (s *stage1Selector) fromDefault() (string, error) {
 		return "", errors.Join(firstErr, fmt.Errorf("locate the rkt binary: %w", err))
 	}
 	fallback := filepath.Join(filepath.Dir(exe), filename)
-	key, err := s.images.importFile(fallback, "", true)
+	key, err := fetcher.FetchStage1Location(ctx, fallback, true)
 	if err != nil {
-		return "", errors.Join(firstErr, fmt.Errorf("default stage1: %w (use --stage1-path to name one)", err))
+		return "", errors.Join(firstErr, fmt.Errorf("default stage1 image %s next to the rkt binary: %w (use --stage1-path to name one)", fallback, err))
 	}
 	return key, nil
 }
@@ -205,13 +207,43 @@ func (s *stage1Selector) lookupNameVersion(name, version string) (string, error)
 	return s.images.store.FindByName(name, labels)
 }
 
-func (s *stage1Selector) fromLocation(location string) (string, error) {
+// fromLocation fetches the default location: an absolute path, or else a
+// URL. It skips the signature check when the location is trusted.
+func (s *stage1Selector) fromLocation(ctx context.Context, fetcher *fetch.Fetcher, location string) (string, error) {
 	if filepath.IsAbs(location) {
-		return s.images.importFile(location, "", true)
+		return fetcher.FetchStage1Location(ctx, location, trusted(location))
 	}
-	u, err := url.Parse(location)
-	if err == nil && u.Scheme == "file" {
-		return s.images.importFile(u.Path, "", true)
+	return s.fromURL(ctx, fetcher, location)
+}
+
+// parseImageName splits an image string into its name and its labels,
+// with os and arch defaulted to the host's.
+func parseImageName(img string) (string, types.Labels, error) {
+	app, err := discovery.NewAppFromString(img)
+	if err != nil {
+		return "", nil, fmt.Errorf("image name %q is invalid: %w", img, err)
 	}
-	return "", fmt.Errorf("default stage1 location %q: fetching the stage1 from a URL is not supported yet, use --stage1-path", location)
+	appcOS, appcArch, err := types.ToAppcOSArch(runtime.GOOS, runtime.GOARCH, goarm())
+	if err != nil {
+		return "", nil, fmt.Errorf("image name %q: %w", img, err)
+	}
+	if _, ok := app.Labels["os"]; !ok {
+		app.Labels["os"] = appcOS
+	}
+	if _, ok := app.Labels["arch"]; !ok {
+		app.Labels["arch"] = appcArch
+	}
+	labels, err := types.LabelsFromMap(app.Labels)
+	if err != nil {
+		return "", nil, fmt.Errorf("image name %q: %w", img, err)
+	}
+	return app.Name.String(), labels, nil
+}
+
+// goarm returns the arm flavour the appc os/arch mapping needs.
+func goarm() string {
+	if runtime.GOARCH == "arm" {
+		return "7"
+	}
+	return ""
 }

@@ -98,7 +98,8 @@ func (f *Fetcher) verifyAndImport(ctx context.Context, rr remoteRequest, aciFile
 			return "", fmt.Errorf("fetch signature %s: server still responds 202 Accepted after the image download", rr.sigURL)
 		}
 	}
-	if err := f.verify(rr.url, aciFile, sig, rr.check); err != nil {
+	signers, err := f.verify(rr.url, aciFile, sig, rr.check)
+	if err != nil {
 		return "", err
 	}
 	if _, err := aciFile.Seek(0, io.SeekStart); err != nil {
@@ -108,6 +109,7 @@ func (f *Fetcher) verifyAndImport(ctx context.Context, rr remoteRequest, aciFile
 	if err != nil {
 		return "", fmt.Errorf("import image from %s: %w", rr.url, err)
 	}
+	f.recordSignature(key, signers)
 	return key, nil
 }
 

@@ -84,6 +84,10 @@ type Fetcher struct {
 	// step over Cache-Control max-age.
 	Now func() time.Time
 
+	// SkipInsecureWarning suppresses the per-image warning printed under
+	// Insecure.Image, for callers that print one warning themselves.
+	SkipInsecureWarning bool
+
 	// skipWarning suppresses the insecure-image warning for trusted
 	// stage1 locations.
 	skipWarning bool
@@ -145,7 +149,8 @@ func (f *Fetcher) Fetch(ctx context.Context, req Request) (string, error) {
 			return "", fmt.Errorf("fetch dependencies of %s: %w", req.Image, err)
 		}
 	}
-	if !f.NoRender && os.Geteuid() == 0 {
+	// ImportFile has rendered a file image already.
+	if kind != KindFile && !f.NoRender && os.Geteuid() == 0 {
 		if _, err := f.Store.RenderTree(key); err != nil {
 			return "", fmt.Errorf("render image %s: %w", key, err)
 		}

@@ -42,9 +42,9 @@ func (r *rootDir) close() {
 var errThroughSymlink = errors.New("path goes through a symlink")
 
 // openDir returns a descriptor of the directory name inside the root,
-// creating missing directories with mode 0755. The descriptor belongs to the
-// cache and must not be closed by the caller. It stays valid until the next
-// call of openDir, which may evict it.
+// creating missing directories with mode 0755 whatever the umask. The
+// descriptor belongs to the cache and must not be closed by the caller. It
+// stays valid until the next call of openDir, which may evict it.
 func (r *rootDir) openDir(name string) (int, error) {
 	if name == "" {
 		return r.fd, nil
@@ -66,11 +66,23 @@ func (r *rootDir) openDir(name string) (int, error) {
 		walked = joinName(walked, part)
 		next, err := openDirAt(fd, part)
 		if errors.Is(err, unix.ENOENT) {
-			if err := unix.Mkdirat(fd, part, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+			// An archive may leave out the entries of parent directories, so
+			// a missing one is created, owned by the extracting user (root
+			// when rkt imports), and opened again without following symlinks.
+			mkdirErr := unix.Mkdirat(fd, part, 0o755)
+			if mkdirErr != nil && !errors.Is(mkdirErr, unix.EEXIST) {
 				next = -1
-				err = &os.PathError{Op: "mkdir", Path: walked, Err: err}
+				err = &os.PathError{Op: "mkdir", Path: walked, Err: mkdirErr}
 			} else {
 				next, err = openDirAt(fd, part)
+				if err == nil && mkdirErr == nil {
+					// The umask must not narrow the mode of a created parent.
+					if chmodErr := unix.Fchmod(next, 0o755); chmodErr != nil {
+						unix.Close(next)
+						next = -1
+						err = &os.PathError{Op: "chmod", Path: walked, Err: chmodErr}
+					}
+				}
 			}
 		}
 		if owned {
