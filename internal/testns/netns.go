@@ -44,14 +44,15 @@ func IsolateNet(t *testing.T, hosts ...string) (scratch string, inside bool) {
 			runNetChild(t, hosts)
 			return "", false
 		}
-		return Isolate(t)
+		return isolate(t)
 	}
 	scratch = setupChild(t)
 	setupNet(t)
 	return scratch, true
 }
 
-// runNetChild is runChild with CLONE_NEWNET added.
+// runNetChild re-executes the test binary for t alone in new mount and
+// network namespaces and checks the host after it exits.
 func runNetChild(t *testing.T, hosts []string) {
 	t.Helper()
 	base := t.TempDir()

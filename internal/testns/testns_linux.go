@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -47,20 +45,23 @@ func RequireRoot(t testing.TB) {
 }
 
 // Isolate runs the calling test in a private mount namespace with a decoy
-// /dev. It returns (scratch, true) in the child process, where the test body
-// runs, and ("", false) in the parent, which only supervises the child. It
-// calls RequireRoot first.
+// /dev, and in a private network namespace whose only interface is
+// loopback, so that nothing the test runs can reach another machine. It
+// returns (scratch, true) in the child process, where the test body runs,
+// and ("", false) in the parent, which only supervises the child. It calls
+// RequireRoot first.
 func Isolate(t *testing.T) (scratch string, inside bool) {
 	t.Helper()
-	RequireRoot(t)
+	return IsolateNet(t)
+}
+
+// isolate is Isolate for a test that IsolateNet has not set up: a subtest
+// of an isolated test, or a test reached by a too-wide -test.run pattern.
+func isolate(t *testing.T) (scratch string, inside bool) {
+	t.Helper()
 
 	marked := os.Getenv(envTestName)
 	switch {
-	case marked == "":
-		runChild(t)
-		return "", false
-	case marked == t.Name():
-		return setupChild(t), true
 	case strings.HasPrefix(t.Name(), marked+"/"):
 		// A subtest of the isolated test: the namespace and the decoy /dev
 		// are already in place. Its scratch lies under the isolated test's
@@ -74,56 +75,6 @@ func Isolate(t *testing.T) (scratch string, inside bool) {
 		t.Fatalf("isolated child for %q reached Isolate in test %q, so the -test.run pattern matched too much", marked, t.Name())
 		return "", false
 	}
-}
-
-// runChild re-executes the test binary for t alone in a new mount namespace
-// and checks the host after it exits.
-func runChild(t *testing.T) {
-	t.Helper()
-
-	// This process removes t.TempDir after the child has exited, so removal
-	// happens outside the child's namespace, where nothing is mounted below it.
-	base := t.TempDir()
-	if err := os.Mkdir(filepath.Join(base, scratchName), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	parentMnt, err := os.Readlink("/proc/self/ns/mnt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	binary, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	args := []string{"-test.run=" + RunPattern(t.Name()), "-test.count=1"}
-	if testing.Verbose() {
-		args = append(args, "-test.v")
-	}
-	cmd := exec.Command(binary, args...)
-	cmd.Env = append(os.Environ(),
-		envTestName+"="+t.Name(),
-		envBaseDir+"="+base,
-		envParentMnt+"="+parentMnt,
-	)
-	output := &lineLogger{t: t}
-	cmd.Stdout = output
-	cmd.Stderr = output
-	// After unshare and before exec, Go's fork code also remounts / as
-	// MS_REC|MS_PRIVATE, as unshare(1) does.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}
-
-	runErr := cmd.Run()
-	output.flush()
-	if runErr != nil {
-		t.Errorf("isolated run of %s: %v", t.Name(), runErr)
-	} else if _, err := os.Stat(filepath.Join(base, ranMarkerName)); err != nil {
-		t.Errorf("isolated run of %s did not reach the test (pattern %q): %v",
-			t.Name(), RunPattern(t.Name()), err)
-	}
-
-	checkHostDevNull(t)
-	AssertNoMountsUnder(t, base)
 }
 
 // RunPattern returns a -test.run pattern that matches exactly the test or
