@@ -28,6 +28,9 @@ type RunConfig struct {
 	Apps  []PreparedApp
 	Flags RunFlags
 	DNS   DNSConfig
+	// Stage1Manifest is the stage1 image manifest if the caller has parsed
+	// it already. Nil reads it from the pod's stage1/manifest.
+	Stage1Manifest *schema.ImageManifest
 	// Warn receives warnings for the user, such as flags the stage1 cannot
 	// take and cleanup failures. Nil discards them.
 	Warn *log.Logger
@@ -49,9 +52,12 @@ func (p *Pod) Run(cfg RunConfig) error {
 
 func (p *Pod) run(cfg RunConfig) error {
 	dir := p.Path()
-	s1m, err := readImageManifest(poddir.Stage1ManifestPath(dir))
-	if err != nil {
-		return fmt.Errorf("read stage1 manifest of pod %s: %w", p.UUID, err)
+	s1m := cfg.Stage1Manifest
+	var err error
+	if s1m == nil {
+		if s1m, err = readImageManifest(poddir.Stage1ManifestPath(dir)); err != nil {
+			return fmt.Errorf("read stage1 manifest of pod %s: %w", p.UUID, err)
+		}
 	}
 	entry, ok := abi.Entrypoint(s1m, abi.AnnotationRun)
 	if !ok {

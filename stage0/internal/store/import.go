@@ -25,7 +25,14 @@ type ImportOptions struct {
 }
 
 // openACIFile opens an ACI file for ImportFile. Tests replace it to count reads.
-var openACIFile = os.Open
+var openACIFile = openNonblocking
+
+// openNonblocking opens path for reading with O_NONBLOCK, so that a FIFO put
+// in place of the file after the stat does not block the open. The Fstat
+// that follows rejects it. Reads of a regular file ignore O_NONBLOCK.
+func openNonblocking(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK, 0)
+}
 
 // ImportFile imports the ACI file at path and renders its tree. A file whose
 // device, inode, size, mtime and ctime are unchanged since an earlier import
@@ -39,6 +46,10 @@ func (s *Store) ImportFile(path string, opts ImportOptions) (string, error) {
 	var st unix.Stat_t
 	if err := unix.Stat(abs, &st); err != nil {
 		return "", importFileError(path, &os.PathError{Op: "stat", Path: abs, Err: err})
+	}
+	// Opening a FIFO would block until a writer appears.
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return "", notRegularError(path)
 	}
 	if key, ok := s.cachedFileKey(abs, &st); ok {
 		if _, err := s.RenderTree(key); err != nil {
@@ -59,7 +70,7 @@ func (s *Store) ImportFile(path string, opts ImportOptions) (string, error) {
 		return "", importFileError(path, &os.PathError{Op: "stat", Path: abs, Err: err})
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return "", fmt.Errorf("import %q: not a regular file (give the path of an .aci file)", path)
+		return "", notRegularError(path)
 	}
 
 	key, err := s.Import(f, opts)
@@ -78,6 +89,10 @@ func (s *Store) ImportFile(path string, opts ImportOptions) (string, error) {
 		return "", fmt.Errorf("import %q: %w", path, err)
 	}
 	return key, nil
+}
+
+func notRegularError(path string) error {
+	return fmt.Errorf("import %q: not a regular file (give the path of an .aci file)", path)
 }
 
 func importFileError(path string, err error) error {
@@ -108,9 +123,11 @@ func sameFile(rec *fileRecord, st *unix.Stat_t) bool {
 }
 
 // cachedFileKey returns the image key recorded for an unchanged file, if that
-// image is still stored.
+// image is still stored. The same transaction reads the image record into the
+// record cache, for the RenderTree and ImageManifest calls that follow.
 func (s *Store) cachedFileKey(path string, st *unix.Stat_t) (string, bool) {
 	var rec fileRecord
+	var image imageRecord
 	var found bool
 	err := s.view(func(tx *bolt.Tx) error {
 		var err error
@@ -118,8 +135,8 @@ func (s *Store) cachedFileKey(path string, st *unix.Stat_t) (string, bool) {
 		if err != nil || !found {
 			return err
 		}
-		found = tx.Bucket(bucketImages).Get([]byte(rec.Key)) != nil
-		return nil
+		found, err = getJSON(tx.Bucket(bucketImages), rec.Key, &image)
+		return err
 	})
 	if err != nil {
 		s.log.Printf("read stat cache entry for %s: %v", path, err)
@@ -128,6 +145,7 @@ func (s *Store) cachedFileKey(path string, st *unix.Stat_t) (string, bool) {
 	if !found || !sameFile(&rec, st) {
 		return "", false
 	}
+	s.cacheRecord(&image)
 	return rec.Key, true
 }
 

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/rktfly/rkt/internal/testns"
 	"github.com/rktfly/rkt/stage0/internal/store/aci"
 )
@@ -407,4 +409,40 @@ func TestImportPreservesOwnersAndNodes(t *testing.T) {
 	if !cinfo.ModTime().Equal(testModTime) {
 		t.Errorf("copied mtime = %v, want %v", cinfo.ModTime(), testModTime)
 	}
+}
+
+// A FIFO is rejected before it is opened: opening it would block until a
+// writer appears.
+func TestImportFileRejectsFIFO(t *testing.T) {
+	s, base := openTestStore(t)
+	fifo := filepath.Join(base, "fifo.aci")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.ImportFile(fifo, ImportOptions{})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("FIFO error = %v, want \"not a regular file\"", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("ImportFile of a FIFO blocked for 10s")
+	}
+	requireEmptyStore(t, s)
+}
+
+func TestOpenNonblockingFIFO(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := openNonblocking(fifo)
+	if err != nil {
+		t.Fatalf("openNonblocking(FIFO) = %v, want an fd that Fstat rejects", err)
+	}
+	f.Close()
 }

@@ -87,7 +87,12 @@ func putJSON(b *bolt.Bucket, key string, v any) error {
 	return b.Put([]byte(key), data)
 }
 
+// getImage returns the image record of key, from the cache if this Store
+// read it before its last write.
 func (s *Store) getImage(key string) (*imageRecord, error) {
+	if rec, ok := s.cachedRecord(key); ok {
+		return &rec, nil
+	}
 	var rec imageRecord
 	var found bool
 	err := s.view(func(tx *bolt.Tx) error {
@@ -101,6 +106,7 @@ func (s *Store) getImage(key string) (*imageRecord, error) {
 	if !found {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, key)
 	}
+	s.cacheRecord(&rec)
 	return &rec, nil
 }
 
@@ -170,6 +176,7 @@ func (s *Store) FindByName(name string, labels types.Labels) (string, error) {
 	if best == nil {
 		return "", fmt.Errorf("%w: %s%s", ErrNotFound, name, formatLabels(labels))
 	}
+	s.cacheRecord(best)
 	return best.Key, nil
 }
 
@@ -213,7 +220,28 @@ func (s *Store) ImageManifest(key string) (*schema.ImageManifest, error) {
 
 // MarkUsed records now as the last-used time of an image.
 func (s *Store) MarkUsed(key string) error {
+	return s.markUsed(normalizeKey(key), time.Now())
+}
+
+// MarkUsedIfOlder records now as the last-used time of an image unless the
+// recorded time is less than maxAge old. A run in a loop then writes the
+// index, with its two fdatasyncs, once per maxAge and not on every run.
+// The recorded time can thus lag the last use by up to maxAge. It reports
+// whether it wrote the index.
+func (s *Store) MarkUsedIfOlder(key string, maxAge time.Duration) (bool, error) {
 	key = normalizeKey(key)
+	rec, err := s.getImage(key)
+	if err != nil {
+		return false, err
+	}
+	now := time.Now()
+	if age := now.Sub(rec.LastUsed); age >= 0 && age < maxAge {
+		return false, nil
+	}
+	return true, s.markUsed(key, now)
+}
+
+func (s *Store) markUsed(key string, now time.Time) error {
 	return s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketImages)
 		var rec imageRecord
@@ -224,7 +252,7 @@ func (s *Store) MarkUsed(key string) error {
 		if !found {
 			return fmt.Errorf("%w: %s", ErrNotFound, key)
 		}
-		rec.LastUsed = time.Now()
+		rec.LastUsed = now
 		return putJSON(b, key, &rec)
 	})
 }

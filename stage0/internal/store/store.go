@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -37,9 +38,20 @@ type Options struct {
 
 // Store is an image store in one directory. It holds no open files between
 // calls, so several processes can use the same directory at once.
+//
+// A Store keeps the image records that it has read until its next write to
+// the index, so that the lookups of one command open the index once or twice
+// instead of once per lookup. Such a record can be stale if another process
+// changes it meanwhile. The records are only cached, never trusted for the
+// files: a rendered tree is still checked on disk before it is reused.
 type Store struct {
 	dir string
 	log *log.Logger
+
+	mu sync.Mutex
+	// records caches image records by key. Nil means empty. Every write
+	// through update clears it.
+	records map[string]imageRecord
 }
 
 // Open opens the store in dir ($D/cas), creating it if needed, and removes
@@ -123,12 +135,41 @@ func (s *Store) view(fn func(tx *bolt.Tx) error) error {
 }
 
 // update runs fn in a read-write transaction, holding the index exclusively.
+// It clears the cache of image records.
 func (s *Store) update(fn func(tx *bolt.Tx) error) error {
+	// Cleared before and after, so that no concurrent reader of this Store
+	// caches a record from before the write.
+	s.forgetRecords()
+	defer s.forgetRecords()
 	db, err := bolt.Open(s.indexPath(), 0o600, &bolt.Options{Timeout: dbLockTimeout})
 	if err != nil {
 		return fmt.Errorf("open index %s: %w", s.indexPath(), err)
 	}
 	return errors.Join(db.Update(fn), db.Close())
+}
+
+// cachedRecord returns the image record cached for key, if any.
+func (s *Store) cachedRecord(key string) (imageRecord, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.records[key]
+	return rec, ok
+}
+
+// cacheRecord stores a copy of rec, as read from the index, in the cache.
+func (s *Store) cacheRecord(rec *imageRecord) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.records == nil {
+		s.records = make(map[string]imageRecord)
+	}
+	s.records[rec.Key] = *rec
+}
+
+func (s *Store) forgetRecords() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.records = nil
 }
 
 // fileLock is an flock held on a file under locks/.

@@ -5,10 +5,12 @@ package creds
 
 import (
 	"fmt"
+	"slices"
 	"syscall"
 
 	"github.com/appc/spec/schema"
 	"github.com/appc/spec/schema/types"
+	"golang.org/x/sys/unix"
 
 	"github.com/rktfly/rkt/common/user"
 )
@@ -62,15 +64,50 @@ func dockerGroupFallback(app *types.App, image *schema.ImageManifest) bool {
 // groups, then the uid, in that order: after setresuid to a non-root uid
 // the process could no longer change its groups. Since Go 1.16 these calls
 // act on every thread of the process.
+//
+// A call whose ids the process already has is skipped, because it would
+// change nothing and each call stops every thread. A root app started by
+// root then makes none of them.
 func (c Credentials) Apply() error {
-	if err := syscall.Setresgid(c.GID, c.GID, c.GID); err != nil {
-		return fmt.Errorf("setresgid %d: %w", c.GID, err)
+	if !hasResgid(c.GID) {
+		if err := syscall.Setresgid(c.GID, c.GID, c.GID); err != nil {
+			return fmt.Errorf("setresgid %d: %w", c.GID, err)
+		}
 	}
-	if err := syscall.Setgroups(c.Groups); err != nil {
-		return fmt.Errorf("setgroups %v: %w", c.Groups, err)
+	if !hasGroups(c.Groups) {
+		if err := syscall.Setgroups(c.Groups); err != nil {
+			return fmt.Errorf("setgroups %v: %w", c.Groups, err)
+		}
 	}
-	if err := syscall.Setresuid(c.UID, c.UID, c.UID); err != nil {
-		return fmt.Errorf("setresuid %d: %w", c.UID, err)
+	if !hasResuid(c.UID) {
+		if err := syscall.Setresuid(c.UID, c.UID, c.UID); err != nil {
+			return fmt.Errorf("setresuid %d: %w", c.UID, err)
+		}
 	}
 	return nil
+}
+
+// hasResgid reports whether the real, effective and saved gid are all gid.
+func hasResgid(gid int) bool {
+	r, e, s := unix.Getresgid()
+	return r == gid && e == gid && s == gid
+}
+
+// hasResuid reports whether the real, effective and saved uid are all uid.
+func hasResuid(uid int) bool {
+	r, e, s := unix.Getresuid()
+	return r == uid && e == uid && s == uid
+}
+
+// hasGroups reports whether the supplementary groups are groups, ignoring
+// their order, which the kernel does not keep.
+func hasGroups(groups []int) bool {
+	have, err := unix.Getgroups()
+	if err != nil || len(have) != len(groups) {
+		return false
+	}
+	want := slices.Clone(groups)
+	slices.Sort(have)
+	slices.Sort(want)
+	return slices.Equal(have, want)
 }

@@ -3,10 +3,12 @@ package creds
 import (
 	"os"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/appc/spec/schema"
 	"github.com/appc/spec/schema/types"
+	"golang.org/x/sys/unix"
 )
 
 func newRoot(t *testing.T) string {
@@ -83,5 +85,30 @@ func TestResolveUnknownUser(t *testing.T) {
 	root := newRoot(t)
 	if _, err := Resolve(root, &types.App{User: "nobody", Group: "0"}, nil); err == nil {
 		t.Error("Resolve of an unknown user succeeded")
+	}
+}
+
+// Credentials the process already has need no privilege to apply: every
+// call is skipped, so this passes as any user.
+func TestApplyCurrentCredentials(t *testing.T) {
+	groups, err := unix.Getgroups()
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, euid, suid := unix.Getresuid()
+	gid, egid, sgid := unix.Getresgid()
+	if uid != euid || uid != suid || gid != egid || gid != sgid {
+		t.Skipf("real, effective and saved ids differ (uid %d %d %d, gid %d %d %d)", uid, euid, suid, gid, egid, sgid)
+	}
+	slices.Reverse(groups)
+	c := Credentials{UID: uid, GID: gid, Groups: groups}
+	if err := c.Apply(); err != nil {
+		t.Errorf("Apply(%+v) = %v, want nil", c, err)
+	}
+	if !hasGroups(groups) {
+		t.Errorf("hasGroups(%v) = false for the current groups in reverse order", groups)
+	}
+	if hasGroups(append(groups, 65534)) {
+		t.Errorf("hasGroups(%v) = true with an extra group", append(groups, 65534))
 	}
 }
