@@ -198,13 +198,13 @@ func TestDeletePodRefusesWhenUnmountFails(t *testing.T) {
 	mustMount(t, "tmpfs", filepath.Join(pod, "rootfs", "tmp"), "tmpfs", 0)
 	writeFile(t, filepath.Join(pod, "pod"), "{}")
 
-	unmountFunc = func(path string) error {
-		if strings.HasSuffix(path, "/stuck") {
+	detachFunc = func(m mountinfo.Mount, target string) error {
+		if strings.HasSuffix(m.MountPoint, "/stuck") {
 			return unix.EPERM
 		}
-		return unmountOne(path)
+		return detach(m, target)
 	}
-	t.Cleanup(func() { unmountFunc = unmountOne })
+	t.Cleanup(func() { detachFunc = detach })
 
 	err := DeletePod(Pod{Dir: pod, UUID: "test"}, Options{})
 	if err == nil {

@@ -103,13 +103,8 @@ func runStage1GC(p Pod, snapshot []mountinfo.Mount, stderr io.Writer, logger, wa
 	if err := execGC(p, stderr, logger); err != nil {
 		warn.Printf("problem performing stage1 GC on %q: %v", p.UUID, err)
 	}
-	if mounted {
-		// The unmount of everything below the pod follows, so a failure here
-		// only means that step does the work.
-		if err := unix.Unmount(poddir.Stage1RootfsPath(p.Dir), unix.UMOUNT_NOFOLLOW); err != nil {
-			logger.Printf("unmount stage1 overlay of pod %q: %v", p.UUID, err)
-		}
-	}
+	// The overlay mounted here is left to unmountAll, which unmounts every
+	// mount below the pod only after making it private.
 	return mounted
 }
 
