@@ -12,12 +12,44 @@ import (
 	"github.com/rktfly/rkt/common/fsroot"
 )
 
-// ErrNotFound is returned when a user or group name has no entry.
+// ErrNotFound is matched, with errors.Is, by the error for a user or group
+// name that has no entry.
 var ErrNotFound = errors.New("no such entry")
+
+// NotFoundError is the error for a user or group name that has no entry in
+// the root's database. It wraps nothing, so a caller that prints only the
+// innermost error of a chain still prints the name and the file.
+type NotFoundError struct {
+	// Kind is "user" or "group".
+	Kind string
+	// Name is the value that was looked up.
+	Name string
+	// Database is the file searched, as a path inside the root.
+	Database string
+}
+
+func (e *NotFoundError) Error() string {
+	msg := fmt.Sprintf("%s %q not found in the image's %s", e.Kind, e.Name, e.Database)
+	if _, err := strconv.ParseInt(e.Name, 10, 64); err == nil {
+		// A number that parseID rejected: negative, above maxID, or
+		// 4294967295, which is -1 as a uid_t.
+		msg += fmt.Sprintf(", and it is not a valid id (0 to %d)", maxID)
+	}
+	return msg
+}
+
+// Is makes errors.Is(err, ErrNotFound) true.
+func (e *NotFoundError) Is(target error) bool {
+	return target == ErrNotFound
+}
+
+// maxID is the largest accepted uid or gid. 2^32-1 is excluded because it
+// means "unchanged" to setresuid(2).
+const maxID = 1<<32 - 2
 
 // LookupUser returns the uid that user names inside root.
 func LookupUser(root, user string) (int, error) {
-	uid, err := lookup(root, user, "/etc/passwd", 7, ownerUID)
+	uid, err := lookup(root, user, "user", "/etc/passwd", 7, ownerUID)
 	if err != nil {
 		return -1, fmt.Errorf("look up user %q: %w", user, err)
 	}
@@ -26,7 +58,7 @@ func LookupUser(root, user string) (int, error) {
 
 // LookupGroup returns the gid that group names inside root.
 func LookupGroup(root, group string) (int, error) {
-	gid, err := lookup(root, group, "/etc/group", 4, ownerGID)
+	gid, err := lookup(root, group, "group", "/etc/group", 4, ownerGID)
 	if err != nil {
 		return -1, fmt.Errorf("look up group %q: %w", group, err)
 	}
@@ -36,7 +68,7 @@ func LookupGroup(root, group string) (int, error) {
 func ownerUID(st *unix.Stat_t) int { return int(st.Uid) }
 func ownerGID(st *unix.Stat_t) int { return int(st.Gid) }
 
-func lookup(root, value, database string, minFields int, owner func(*unix.Stat_t) int) (int, error) {
+func lookup(root, value, kind, database string, minFields int, owner func(*unix.Stat_t) int) (int, error) {
 	if value == "" {
 		return -1, errors.New("empty name")
 	}
@@ -49,7 +81,7 @@ func lookup(root, value, database string, minFields int, owner func(*unix.Stat_t
 	if strings.HasPrefix(value, "/") {
 		return pathOwner(root, value, owner)
 	}
-	return lookupName(root, value, database, minFields)
+	return lookupName(root, value, kind, database, minFields)
 }
 
 // parseID accepts a decimal id in the range of uid_t; -1 is rejected
@@ -59,7 +91,7 @@ func parseID(s string) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	if id == 1<<32-1 {
+	if id > maxID {
 		return -1, fmt.Errorf("id %d is reserved", id)
 	}
 	return int(id), nil
@@ -81,7 +113,7 @@ func pathOwner(root, p string, owner func(*unix.Stat_t) int) (int, error) {
 
 // lookupName scans database (passwd or group format) inside root for name
 // and returns the id in its third field.
-func lookupName(root, name, database string, minFields int) (int, error) {
+func lookupName(root, name, kind, database string, minFields int) (int, error) {
 	f, err := fsroot.OpenInRoot(root, database, unix.O_RDONLY, 0)
 	if err != nil {
 		return -1, err
@@ -115,7 +147,7 @@ func lookupName(root, name, database string, minFields int) (int, error) {
 		return -1, fmt.Errorf("read %s: %w", database, err)
 	}
 	if found < 0 {
-		return -1, fmt.Errorf("%s: %w", database, ErrNotFound)
+		return -1, &NotFoundError{Kind: kind, Name: name, Database: database}
 	}
 	return found, nil
 }

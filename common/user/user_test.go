@@ -107,6 +107,60 @@ func TestLookupNotFound(t *testing.T) {
 	}
 }
 
+// TestNotFoundInnermostMessage checks the innermost error of the chain,
+// which is the part stage1 prints without --debug: it must name the value
+// and the file.
+func TestNotFoundInnermostMessage(t *testing.T) {
+	root := newRoot(t, samplePasswd, sampleGroup)
+	cases := []struct {
+		name string
+		run  func() error
+		want string
+	}{
+		{
+			name: "user name",
+			run:  func() error { _, err := LookupUser(root, "nosuch"); return err },
+			want: `user "nosuch" not found in the image's /etc/passwd`,
+		},
+		{
+			name: "group name",
+			run:  func() error { _, err := LookupGroup(root, "nosuchgroup"); return err },
+			want: `group "nosuchgroup" not found in the image's /etc/group`,
+		},
+		{
+			name: "negative user id",
+			run:  func() error { _, err := LookupUser(root, "-5"); return err },
+			want: `user "-5" not found in the image's /etc/passwd, and it is not a valid id (0 to 4294967294)`,
+		},
+		{
+			name: "reserved group id",
+			run:  func() error { _, err := LookupGroup(root, "4294967295"); return err },
+			want: `group "4294967295" not found in the image's /etc/group, and it is not a valid id (0 to 4294967294)`,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.run()
+			if err == nil {
+				t.Fatal("lookup succeeded, want an error")
+			}
+			if !errors.Is(err, ErrNotFound) {
+				t.Errorf("error %v does not match ErrNotFound", err)
+			}
+			var notFound *NotFoundError
+			if !errors.As(err, &notFound) {
+				t.Fatalf("error %v is not a *NotFoundError", err)
+			}
+			if errors.Unwrap(notFound) != nil {
+				t.Errorf("NotFoundError wraps %v, want it to be the innermost error", errors.Unwrap(notFound))
+			}
+			if got := notFound.Error(); got != tc.want {
+				t.Errorf("innermost message = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestLookupMalformedLineFails(t *testing.T) {
 	cases := map[string]string{
 		"comment":         "# users\nuser:x:1000:1000::/:/bin/sh\n",

@@ -12,6 +12,7 @@ import (
 	"github.com/appc/spec/schema/types"
 	"github.com/spf13/pflag"
 
+	"github.com/rktfly/rkt/common/envfile"
 	"github.com/rktfly/rkt/stage0/internal/pod"
 )
 
@@ -174,6 +175,9 @@ func addAppFlags(fs *pflag.FlagSet, al *appList) {
 		name, value, ok := strings.Cut(v, "=")
 		if !ok || name == "" {
 			return errors.New("expected NAME=VALUE")
+		}
+		if err := envfile.Validate(envfile.Var{Name: name, Value: value}); err != nil {
+			return err
 		}
 		app.Environment.Set(name, value)
 		return nil

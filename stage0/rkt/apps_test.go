@@ -1,10 +1,13 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/appc/spec/schema/types"
 	"github.com/spf13/pflag"
 )
 
@@ -92,6 +95,9 @@ func TestParseAppsErrors(t *testing.T) {
 		{name: "volume unknown option", args: []string{"a.aci", "--volume=v,kind=host,source=/x,color=red"}, wantErr: "unknown volume parameter"},
 		{name: "host volume relative source", args: []string{"a.aci", "--volume=v,kind=host,source=rel"}, wantErr: "absolute"},
 		{name: "set-env twice", args: []string{"a.aci", "--set-env=A=1", "--set-env=A=2"}, wantErr: "given more than once"},
+		{name: "set-env newline", args: []string{"a.aci", "--set-env=X=a\nb"}, wantErr: `environment variable "X": value contains a newline or NUL`},
+		{name: "set-env NUL", args: []string{"a.aci", "--set-env=X=a\x00b"}, wantErr: `environment variable "X": value contains a newline or NUL`},
+		{name: "environment newline", args: []string{"a.aci", "--environment=Y=a\nb"}, wantErr: `environment variable "Y": value contains a newline or NUL`},
 		{name: "stage1 flags exclusive", args: []string{"a.aci", "--stage1-path=/a", "--stage1-name=b"}, wantErr: "mutually exclusive"},
 		{name: "bad supplementary gids", args: []string{"a.aci", "--supplementary-gids=1,x"}, wantErr: "not an integer"},
 	}
@@ -145,5 +151,21 @@ func TestInsecureOptionsSet(t *testing.T) {
 	}
 	if err := o.Set("bogus"); err == nil {
 		t.Error("unknown option: no error")
+	}
+}
+
+func TestReadEnvFileRejectsNUL(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "env")
+	if err := os.WriteFile(path, []byte("A=1\nB=x\x00y\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var env types.Environment
+	err := readEnvFile(path, &env)
+	if err == nil {
+		t.Fatal("readEnvFile succeeded, want an error")
+	}
+	want := path + ` line 2: environment variable "B": value contains a newline or NUL`
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not contain %q", err, want)
 	}
 }

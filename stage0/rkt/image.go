@@ -20,6 +20,11 @@ var cmdImage = &cobra.Command{
 	Use:   "image [command]",
 	Short: "Operate on images in the local image store",
 	RunE: func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			// cobra passes an unknown subcommand name of a non-root command
+			// as an argument. Report it as rkt reports an unknown command.
+			return fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath())
+		}
 		return &exitCodeError{code: exitFailure, err: errors.New("missing image subcommand"), usage: true}
 	},
 }

@@ -9,6 +9,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -110,16 +111,37 @@ func runMain() int {
 		err = ece.err
 	}
 	name := topCommandName(cmd)
-	stderr.Printf("%s: %v", name, err)
-	if ece != nil && ece.usage && cmd != nil {
+	if isUnknownCommand(err) {
+		// cobra's message may end with "Did you mean this?" suggestions.
+		stderr.Print("rkt: " + strings.TrimRight(err.Error(), "\n"))
+		stderr.Print("Run 'rkt help' for usage.")
+		return code
+	}
+	if ece == nil || !ece.usage || cmd == nil {
+		stderr.Printf("%s: %v", name, err)
+		return code
+	}
+	if cmd == cmdRkt {
+		// rkt without a command prints the command list, as rkt does.
+		stderr.Printf("%s: %v", name, err)
 		cmd.SetOut(os.Stderr)
 		_ = cmd.Usage()
+		return code
 	}
+	stderr.Printf("%s: %v (see %q)", name, err, cmd.CommandPath()+" --help")
 	return code
 }
 
+// isUnknownCommand reports whether err is cobra's error for a command name
+// that matches no subcommand. cobra returns it as a plain formatted error,
+// so only its text identifies it.
+func isUnknownCommand(err error) bool {
+	return strings.HasPrefix(err.Error(), "unknown command ")
+}
+
 // exitCodeError carries the exit status for an error, or only a status when
-// err is nil (the message was already printed).
+// err is nil (the message was already printed). A usage error adds a hint
+// to run the command's --help, and rkt without a command prints its usage.
 type exitCodeError struct {
 	code  int
 	err   error

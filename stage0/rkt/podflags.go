@@ -12,6 +12,8 @@ import (
 
 	"github.com/appc/spec/schema/types"
 	"github.com/spf13/pflag"
+
+	"github.com/rktfly/rkt/common/envfile"
 )
 
 // podFlags holds the pod-level flags of run and prepare.
@@ -152,6 +154,9 @@ func (l *envList) Set(s string) error {
 	if _, dup := (*types.Environment)(l).Get(name); dup {
 		return fmt.Errorf("environment variable %q is given more than once", name)
 	}
+	if err := envfile.Validate(envfile.Var{Name: name, Value: value}); err != nil {
+		return err
+	}
 	(*types.Environment)(l).Set(name, value)
 	return nil
 }
@@ -179,6 +184,9 @@ func readEnvFile(path string, env *types.Environment) error {
 		}
 		if seen[name] {
 			return fmt.Errorf("--set-env-file %s line %d: environment variable %q given more than once", path, lineNo, name)
+		}
+		if err := envfile.Validate(envfile.Var{Name: name, Value: value}); err != nil {
+			return fmt.Errorf("--set-env-file %s line %d: %w", path, lineNo, err)
 		}
 		seen[name] = true
 		env.Set(name, value)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/appc/spec/schema"
 	"github.com/appc/spec/schema/types"
@@ -23,6 +25,30 @@ import (
 // than the appc library's).
 var validOSArch = map[string][]string{
 	"linux": {"amd64", "i386", "aarch64", "aarch64_be", "armv6l", "armv7l", "armv7b", "ppc64le"},
+}
+
+// checkOSArch requires an app image to carry both an "os" and an "arch"
+// label with values from validOSArch. The stage1 image is not checked.
+func checkOSArch(labels types.Labels) error {
+	values := labels.ToMap()
+	var missing []string
+	for _, name := range []types.ACIdentifier{"os", "arch"} {
+		if _, ok := values[name]; !ok {
+			missing = append(missing, strconv.Quote(string(name)))
+		}
+	}
+	if len(missing) > 0 {
+		noun := "label"
+		if len(missing) > 1 {
+			noun = "labels"
+		}
+		return fmt.Errorf("missing %s %s: an app image needs os=linux and arch set to one of %s",
+			strings.Join(missing, " and "), noun, strings.Join(validOSArch["linux"], ", "))
+	}
+	if err := types.IsValidOSArch(values, validOSArch); err != nil {
+		return fmt.Errorf("unsupported os/arch labels: %w", err)
+	}
+	return nil
 }
 
 // preparedPod is a pod created and prepared by preparePod, still locked.
@@ -236,7 +262,7 @@ func resolveApp(app *pod.App, s *store.Store, resolver *imageResolver) error {
 	if err != nil {
 		return fmt.Errorf("image %q: %w", app.Image, err)
 	}
-	if err := types.IsValidOSArch(im.Labels.ToMap(), validOSArch); err != nil {
+	if err := checkOSArch(im.Labels); err != nil {
 		return fmt.Errorf("image %q: %w", app.Image, err)
 	}
 	tree, err := s.RenderTree(key)
@@ -272,6 +298,9 @@ func readPodManifest(path string, s *store.Store) ([]byte, []pod.PreparedApp, er
 		im, err := s.ImageManifest(key)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--pod-manifest %s: app %q: %w", path, ra.Name, err)
+		}
+		if err := checkOSArch(im.Labels); err != nil {
+			return nil, nil, fmt.Errorf("--pod-manifest %s: app %q: image %s: %w", path, ra.Name, key, err)
 		}
 		if ra.App == nil && im.App == nil {
 			return nil, nil, fmt.Errorf("--pod-manifest %s: app %q has no app section and neither has its image %s", path, ra.Name, key)

@@ -7,7 +7,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -52,7 +54,7 @@ type stage1V1 struct {
 
 // Load reads the paths.d and stage1.d subdirectories of each directory in
 // dirs, in order (system, local, user), and merges them. Empty entries in
-// dirs and missing directories are skipped. Other kinds (auth.d) are not read.
+// dirs and missing directories are skipped. LoadAuth reads auth.d.
 func Load(dirs ...string) (*Config, error) {
 	cfg := &Config{}
 	for _, dir := range dirs {
@@ -70,14 +72,14 @@ func loadDir(cfg *Config, dir string) error {
 	var paths Paths
 	var stage1 Stage1
 
-	err := readKindFiles(filepath.Join(dir, "paths.d"), "paths", func(file string, data []byte) error {
+	err := readKindFiles(filepath.Join(dir, "paths.d"), []string{"paths"}, func(file, _ string, data []byte) error {
 		return mergePaths(&paths, file, data)
 	})
 	if err != nil {
 		return err
 	}
 
-	err = readKindFiles(filepath.Join(dir, "stage1.d"), "stage1", func(file string, data []byte) error {
+	err = readKindFiles(filepath.Join(dir, "stage1.d"), []string{"stage1"}, func(file, _ string, data []byte) error {
 		return mergeStage1(&stage1, file, data)
 	})
 	if err != nil {
@@ -90,8 +92,9 @@ func loadDir(cfg *Config, dir string) error {
 }
 
 // readKindFiles calls parse for every *.json file directly inside dir, in
-// name order, after checking its rktKind and rktVersion.
-func readKindFiles(dir, kind string, parse func(file string, data []byte) error) error {
+// name order, after checking that its rktKind is one of kinds and its
+// rktVersion is "v1".
+func readKindFiles(dir string, kinds []string, parse func(file, kind string, data []byte) error) error {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -119,18 +122,27 @@ func readKindFiles(dir, kind string, parse func(file string, data []byte) error)
 		if err := json.Unmarshal(data, &h); err != nil {
 			return fmt.Errorf("parse config file %s: %w", file, err)
 		}
-		if h.RktKind != kind {
-			return fmt.Errorf("config file %s: rktKind %q is invalid in %s, expected %q", file, h.RktKind, filepath.Base(dir), kind)
+		if !slices.Contains(kinds, h.RktKind) {
+			return fmt.Errorf("config file %s: rktKind %q is invalid in %s, expected %s", file, h.RktKind, filepath.Base(dir), quoteList(kinds))
 		}
 		if h.RktVersion != "v1" {
 			return fmt.Errorf("config file %s: rktVersion %q is not supported, expected \"v1\"", file, h.RktVersion)
 		}
 
-		if err := parse(file, data); err != nil {
+		if err := parse(file, h.RktKind, data); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// quoteList returns the quoted names joined with " or ".
+func quoteList(names []string) string {
+	quoted := make([]string, len(names))
+	for i, name := range names {
+		quoted[i] = strconv.Quote(name)
+	}
+	return strings.Join(quoted, " or ")
 }
 
 func mergePaths(p *Paths, file string, data []byte) error {

@@ -11,6 +11,7 @@ import (
 	"github.com/appc/spec/schema/types"
 
 	"github.com/rktfly/rkt/common/abi"
+	"github.com/rktfly/rkt/common/envfile"
 )
 
 // App is one app of a pod as the command line describes it: the image and
@@ -162,7 +163,9 @@ func runtimeApp(app *App, cfg ManifestConfig) (*schema.RuntimeApp, error) {
 	}
 
 	applyOverrides(ra.App, app)
-	applyEnvironment(&ra.App.Environment, app.Environment, cfg)
+	if err := applyEnvironment(&ra.App.Environment, app.Environment, cfg); err != nil {
+		return nil, fmt.Errorf("app %q: %w", ra.Name, err)
+	}
 	return ra, nil
 }
 
@@ -232,7 +235,10 @@ func mergeMaps[M ~map[string]string](base, over M) M {
 // environment only fills names that are still unset, so applying it last
 // gives the documented order image, --environment, --inherit-env,
 // --set-env-file, --set-env. Inherited names that appc forbids are skipped.
-func applyEnvironment(env *types.Environment, appEnv types.Environment, cfg ManifestConfig) {
+//
+// The stage1 writes the environment to a file of NAME=value lines, so a
+// value with a newline or NUL is rejected here, before a pod exists.
+func applyEnvironment(env *types.Environment, appEnv types.Environment, cfg ManifestConfig) error {
 	for _, layer := range []types.Environment{appEnv, cfg.EnvFile, cfg.SetEnv} {
 		for _, ev := range layer {
 			env.Set(ev.Name, ev.Value)
@@ -243,10 +249,20 @@ func applyEnvironment(env *types.Environment, appEnv types.Environment, cfg Mani
 		if !ok || !envNamePattern.MatchString(name) {
 			continue
 		}
-		if _, set := env.Get(name); !set {
-			env.Set(name, value)
+		if _, set := env.Get(name); set {
+			continue
+		}
+		if err := envfile.Validate(envfile.Var{Name: name, Value: value}); err != nil {
+			return fmt.Errorf("--inherit-env: %w: unset it or give it with --set-env", err)
+		}
+		env.Set(name, value)
+	}
+	for _, ev := range *env {
+		if err := envfile.Validate(envfile.Var{Name: ev.Name, Value: ev.Value}); err != nil {
+			return err
 		}
 	}
+	return nil
 }
 
 // mergeMounts returns the app's mounts followed by the pod-level ones, with

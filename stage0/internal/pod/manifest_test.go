@@ -139,6 +139,19 @@ func TestGenerateManifestErrors(t *testing.T) {
 		{name: "args without app section", wantErr: "has no app section", cfg: func(t *testing.T) ManifestConfig {
 			return ManifestConfig{Version: "1.0.0", Apps: []*App{{Image: "noapp.aci", Key: testKey, Manifest: testImage(t, noApp), Args: []string{"x"}}}}
 		}},
+		{name: "newline in image env", wantErr: `app "busy-box": environment variable "NL": value contains a newline or NUL`, cfg: func(t *testing.T) ManifestConfig {
+			im := testImage(t, `{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/busy_box",
+ "app":{"exec":["/bin/sh"],"user":"0","group":"0","environment":[{"name":"NL","value":"a\nb"}]}}`)
+			return ManifestConfig{Version: "1.0.0", Apps: []*App{{Key: testKey, Manifest: im}}}
+		}},
+		{name: "NUL in set-env", wantErr: `environment variable "Z": value contains a newline or NUL`, cfg: func(t *testing.T) ManifestConfig {
+			var setEnv types.Environment
+			setEnv.Set("Z", "a\x00b")
+			return ManifestConfig{Version: "1.0.0", Apps: []*App{{Key: testKey, Manifest: testImage(t, busyboxManifest)}}, SetEnv: setEnv}
+		}},
+		{name: "newline in inherited env", wantErr: `--inherit-env: environment variable "MULTI": value contains a newline or NUL`, cfg: func(t *testing.T) ManifestConfig {
+			return ManifestConfig{Version: "1.0.0", Apps: []*App{{Key: testKey, Manifest: testImage(t, busyboxManifest)}}, InheritEnv: []string{"MULTI=a\nb"}}
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -169,5 +182,24 @@ func TestGenerateManifestExecWithoutAppSection(t *testing.T) {
 	ra := pm.Apps[0].App
 	if ra.User != "1234" || ra.Group != "5678" || !reflect.DeepEqual([]string(ra.Exec), []string{"/x"}) {
 		t.Errorf("app = %+v", ra)
+	}
+}
+
+// TestInheritedNewlineOverridden checks that an inherited value that is
+// never used, because a flag sets the name, does not fail the manifest.
+func TestInheritedNewlineOverridden(t *testing.T) {
+	var setEnv types.Environment
+	setEnv.Set("MULTI", "one line")
+	pm, err := GenerateManifest(ManifestConfig{
+		Version:    "1.0.0",
+		Apps:       []*App{{Key: testKey, Manifest: testImage(t, busyboxManifest)}},
+		InheritEnv: []string{"MULTI=a\nb"},
+		SetEnv:     setEnv,
+	})
+	if err != nil {
+		t.Fatalf("GenerateManifest: %v", err)
+	}
+	if got, _ := pm.Apps[0].App.Environment.Get("MULTI"); got != "one line" {
+		t.Errorf("MULTI = %q, want %q", got, "one line")
 	}
 }

@@ -148,24 +148,32 @@ func (x *extractor) readArchive(tr *tar.Reader) error {
 	return nil
 }
 
-// cleanEntryName checks an entry name and returns it without a leading "./"
-// or trailing "/". Names are never made to fit by cleaning: a name with ".."
-// or an absolute name is rejected.
+// cleanEntryName checks an entry name and returns it without "." components
+// or a trailing "/", so "./rootfs/./bin/" becomes "rootfs/bin". The archive
+// root ("./" or ".", which GNU tar writes first for "tar -C dir -c .") comes
+// back as "". Names are never made to fit by cleaning: a name with "..", an
+// empty component or an absolute name is rejected.
 func cleanEntryName(name string) (string, error) {
 	if strings.HasPrefix(name, "/") {
 		return "", fmt.Errorf("%w: entry %q has an absolute name", ErrInvalidACI, name)
 	}
-	trimmed := strings.TrimPrefix(name, "./")
-	trimmed = strings.TrimRight(trimmed, "/")
+	trimmed := strings.TrimRight(name, "/")
+	if trimmed == "" {
+		return "", fmt.Errorf("%w: entry %q has an empty name", ErrInvalidACI, name)
+	}
+	var parts []string
 	for _, part := range strings.Split(trimmed, "/") {
 		switch part {
 		case "..":
 			return "", fmt.Errorf("%w: entry %q contains \"..\"", ErrInvalidACI, name)
-		case "", ".":
-			return "", fmt.Errorf("%w: entry %q has an empty or \".\" path component", ErrInvalidACI, name)
+		case "":
+			return "", fmt.Errorf("%w: entry %q has an empty path component", ErrInvalidACI, name)
+		case ".":
+			continue
 		}
+		parts = append(parts, part)
 	}
-	return trimmed, nil
+	return strings.Join(parts, "/"), nil
 }
 
 func (x *extractor) entry(tr *tar.Reader, hdr *tar.Header) error {
@@ -178,6 +186,13 @@ func (x *extractor) entry(tr *tar.Reader, hdr *tar.Header) error {
 	}
 
 	switch {
+	case name == "":
+		// The archive root is the image directory itself, which the caller
+		// created, so its header carries nothing to apply.
+		if hdr.Typeflag != tar.TypeDir {
+			return fmt.Errorf("%w: entry %q names the archive root but is not a directory", ErrInvalidACI, hdr.Name)
+		}
+		return nil
 	case name == "manifest":
 		return x.readManifest(tr, hdr)
 	case name == "rootfs":
