@@ -60,7 +60,7 @@ type Options struct {
 	Mounts []mountinfo.Mount
 }
 
-// DeletePod deletes a pod directory as abi.md 2.13 describes, with the
+// DeletePod deletes a pod directory as rkt's gc does, with the
 // safety checks that rkt lacks. For a pod that ran, it mounts the stage1
 // overlay again if needed and runs the stage1 gc entrypoint. For every pod it
 // then unmounts everything below Dir, because a pod whose rkt was killed
@@ -91,7 +91,8 @@ func DeletePod(p Pod, opts Options) error {
 	return nil
 }
 
-// runStage1GC runs steps 1 and 2 of abi.md 2.13 and reports whether it
+// runStage1GC mounts the stage1 overlay again when it is gone, runs the
+// stage1 gc entrypoint, and reports whether it
 // mounted the stage1 overlay. Its failures are warnings: rkt deletes the pod
 // even when the stage1 gc entrypoint fails.
 func runStage1GC(p Pod, snapshot []mountinfo.Mount, stderr io.Writer, logger, warn *log.Logger) bool {
@@ -152,7 +153,8 @@ func mountStage1Overlay(p Pod, snapshot []mountinfo.Mount, logger *log.Logger) (
 	return true, nil
 }
 
-// execGC runs the stage1 gc entrypoint with the argv of abi.md 2.6, its
+// execGC runs the stage1 gc entrypoint with rkt's argv ([--debug]
+// [--local-config DIR] UUID), its
 // working directory the pod directory, stdin and stdout /dev/null.
 func execGC(p Pod, stderr io.Writer, logger *log.Logger) error {
 	manifest, err := readStage1Manifest(p.Dir)

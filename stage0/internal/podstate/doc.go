@@ -1,5 +1,5 @@
 // Package podstate finds pods in rkt's data directory and derives their
-// states from the state directory and lock of each pod (abi.md 1.4 and 1.5).
+// states from the state directory and lock of each pod.
 // It also reads what stage0 and stage1 leave in a pod directory for
 // rkt list and rkt status, moves pods between states for rkt gc and rkt rm,
 // and runs the stage1 stop entrypoint.

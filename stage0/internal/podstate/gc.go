@@ -41,7 +41,7 @@ type GCOptions struct {
 	Now func() time.Time
 }
 
-// GC runs rkt gc's passes in rkt's order (abi.md 3.13): mark exited pods,
+// GC runs rkt gc's passes in rkt's order: mark exited pods,
 // mark aborted prepares, then, unless MarkOnly, expire prepared pods and
 // stale embryos, delete exited-garbage pods past their grace period and
 // delete garbage pods. A pod that another process holds locked is skipped,
@@ -360,7 +360,7 @@ type RemoveOptions struct {
 	Stderr  io.Writer
 }
 
-// Remove deletes one pod at once, as rkt rm does (abi.md 1.6): an exited
+// Remove deletes one pod at once, as rkt rm does: an exited
 // pod moves to exited-garbage and is deleted, an aborted or prepared pod
 // moves to garbage and is deleted. A running pod is waited for up to
 // RunningWait; after that, and for embryo, preparing and deleting pods, it

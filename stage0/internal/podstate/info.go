@@ -24,7 +24,7 @@ func (p *Pod) CreatedAt() (time.Time, error) {
 }
 
 // StartedAt returns the pod's start time, the mtime of pid or else ppid
-// (abi.md 2.4), or the zero time if the stage1 wrote neither.
+// or the zero time if the stage1 wrote neither.
 func (p *Pod) StartedAt() (time.Time, error) {
 	for _, path := range []string{poddir.PidPath(p.Path()), poddir.PpidPath(p.Path())} {
 		t, err := mtime(path)
@@ -115,7 +115,7 @@ func (p *Pod) UsesOverlay() bool {
 // ExitCode returns the exit status that a stage1 recorded for app in
 // $S1/rkt/status/<app>, and whether there is one. In overlay mode it also
 // looks in the stage1 overlay's upper dir, which keeps the file when the
-// overlay is not mounted. fly writes no status file (abi.md 2.9.10).
+// overlay is not mounted. fly writes no status file.
 func (p *Pod) ExitCode(app string) (int, bool) {
 	paths := []string{poddir.AppStatusPath(p.Path(), app)}
 	if treeID, err := p.Stage1TreeStoreID(); err == nil && treeID != "" {

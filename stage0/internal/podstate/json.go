@@ -4,8 +4,8 @@ import (
 	"fmt"
 )
 
-// PodJSON is the JSON object of rkt list and rkt status --format=json
-// (abi.md 3.10), field for field the shape of rkt's lib.Pod.
+// PodJSON is the JSON object of rkt list and rkt status --format=json,
+// field for field the shape of rkt's lib.Pod.
 type PodJSON struct {
 	UUID     string    `json:"name"`
 	State    string    `json:"state"`

@@ -70,7 +70,7 @@ func (p *Pod) Finished() bool {
 }
 
 // ListedStateDirs are the state directories that rkt list shows and that
-// UUID prefixes are matched against (abi.md 1.7 and 3.9).
+// UUID prefixes are matched against.
 var ListedStateDirs = []string{
 	poddir.StateDirPrepare,
 	poddir.StateDirPrepared,
@@ -90,7 +90,8 @@ func EnsureDirs(dataDir string) error {
 }
 
 // Get finds the pod with the full UUID id, checking the state directories in
-// the order of abi.md 1.4, and derives its state. A pod found in no state
+// rkt's order (embryo, prepare, prepared, run, exited-garbage, garbage),
+// and derives its state. A pod found in no state
 // directory gives an error wrapping ErrPodGone.
 func Get(dataDir, id string) (*Pod, error) {
 	if !IsUUID(id) {

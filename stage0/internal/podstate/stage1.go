@@ -58,7 +58,7 @@ type StopOptions struct {
 	Stdout, Stderr io.Writer
 }
 
-// Stop runs the stage1 stop entrypoint of a running pod (abi.md 2.7), with
+// Stop runs the stage1 stop entrypoint of a running pod, with
 // the pod directory as its working directory and stdin /dev/null.
 //
 // fly's stop signals the process group in pgid once the pid in pid is gone.
@@ -109,7 +109,7 @@ func (p *Pod) checkProcessGroup() error {
 }
 
 // EnterCommand returns the binary and argv that run cmd in app of a running
-// pod through the stage1 enter entrypoint (abi.md 2.5). The binary is the
+// pod through the stage1 enter entrypoint. The binary is the
 // copy in the rendered stage1 tree, as rkt uses, or the pod's stage1 rootfs
 // when the tree is gone. pid is the pod's target process from WaitPid.
 func (p *Pod) EnterCommand(app string, pid int, cmd []string) (string, []string, error) {
@@ -159,7 +159,7 @@ func (p *Pod) AppName(app string) (string, error) {
 }
 
 // WaitPid polls every 100 ms until the pod's stage1 publishes pid, or ppid
-// with exactly one child (abi.md 2.4), and returns the target pid. It fails
+// with exactly one child, and returns the target pid. It fails
 // when the pod stops running or ctx ends.
 func (p *Pod) WaitPid(ctx context.Context) (int, error) {
 	ticker := time.NewTicker(100 * time.Millisecond)

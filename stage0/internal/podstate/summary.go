@@ -113,7 +113,7 @@ func imageNameWithVersion(im *schema.ImageManifest) string {
 }
 
 // AppState returns the app state that rkt reports for an app of an
-// immutable pod, derived from the pod state alone (abi.md 3.10).
+// immutable pod, derived from the pod state alone.
 func AppState(podState string) string {
 	switch podState {
 	case abi.StatePrepared:

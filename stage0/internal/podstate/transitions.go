@@ -18,7 +18,7 @@ import (
 )
 
 // ToExitedGarbage moves an exited pod from run/ to exited-garbage/, the
-// mark step of gc and rm. It takes no lock (abi.md 1.5 rule 7): an unlocked
+// mark step of gc and rm. It takes no lock, as rkt's gc and rm do not: an unlocked
 // pod in run/ never runs again. Losing the rename to another process gives
 // an error wrapping ErrPodGone.
 func (p *Pod) ToExitedGarbage() error {
@@ -130,8 +130,8 @@ func (p *Pod) Delete(opts DeleteOptions) error {
 	})
 }
 
-// TreeRootfs returns $D/cas/tree/<treeID>/rootfs, the rendered tree that
-// abi.md 2.2 names for the stage1 enter entrypoint.
+// TreeRootfs returns $D/cas/tree/<treeID>/rootfs, the rendered tree from
+// which rkt runs the stage1 enter entrypoint.
 func TreeRootfs(dataDir, treeID string) string {
 	return filepath.Join(poddir.CASDir(dataDir), "tree", treeID, poddir.RootfsDirName)
 }
