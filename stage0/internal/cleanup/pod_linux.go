@@ -92,9 +92,9 @@ func DeletePod(p Pod, opts Options) error {
 }
 
 // runStage1GC mounts the stage1 overlay again when it is gone, runs the
-// stage1 gc entrypoint, and reports whether it
-// mounted the stage1 overlay. Its failures are warnings: rkt deletes the pod
-// even when the stage1 gc entrypoint fails.
+// stage1 gc entrypoint, and reports whether it mounted the overlay. Its
+// failures are warnings: rkt deletes the pod even when the stage1 gc
+// entrypoint fails.
 func runStage1GC(p Pod, snapshot []mountinfo.Mount, stderr io.Writer, logger, warn *log.Logger) bool {
 	mounted, err := mountStage1Overlay(p, snapshot, logger)
 	if err != nil {
