@@ -1,7 +1,7 @@
 // Command example is the program of example.aci, the image that the README
 // runs with `make run-example`. It greets, then prints the user ID, the host
 // name and whether it runs chrooted, that is with a root directory other than
-// the one of PID 1.
+// the one of the process that started rkt.
 package main
 
 import (
@@ -22,17 +22,20 @@ func main() {
 	fmt.Printf("chrooted: %s\n", chrootState())
 }
 
-// chrootState compares "/" with the root directory of PID 1, seen through
-// /proc/1/root. In a chroot the two are different directories.
+// chrootState compares "/" with the root directory of the parent process,
+// which started rkt on the host, seen through /proc/PPID/root. In a chroot
+// the two are different directories. fly shares the host's PID namespace,
+// so the parent's /proc entry is visible.
 func chrootState() string {
-	var own, init syscall.Stat_t
+	var own, parent syscall.Stat_t
 	if err := syscall.Stat("/", &own); err != nil {
 		return "unknown (" + err.Error() + ")"
 	}
-	if err := syscall.Stat("/proc/1/root/", &init); err != nil {
+	parentRoot := fmt.Sprintf("/proc/%d/root/", os.Getppid())
+	if err := syscall.Stat(parentRoot, &parent); err != nil {
 		return "unknown (" + err.Error() + ")"
 	}
-	if own.Dev == init.Dev && own.Ino == init.Ino {
+	if own.Dev == parent.Dev && own.Ino == parent.Ino {
 		return "no, / is the host's root directory"
 	}
 	return "yes, / is the image's rootfs"
