@@ -17,7 +17,10 @@ import (
 
 // Apply carries out plan with root as the app rootfs ($R). It stops at the
 // first failure; what was mounted before it stays mounted, as with rkt's
-// fly, and stage0's gc removes it.
+// fly, and stage0's gc removes it. Before each bind or tmpfs mount whose
+// target lies in a mount that an earlier operation made in the rootfs, it
+// makes that mount a slave if the new mount would otherwise propagate
+// outside plan.PodDir (see the package documentation).
 func Apply(root string, plan Plan, logger *log.Logger) error {
 	for _, v := range plan.EmptyVolumes {
 		if err := createEmptyVolume(v); err != nil {
@@ -30,9 +33,16 @@ func Apply(root string, plan Plan, logger *log.Logger) error {
 			return err
 		}
 	}
+	if len(plan.Mounts) == 0 {
+		return nil
+	}
+	guard, err := newParentGuard(root, plan.PodDir, logger)
+	if err != nil {
+		return err
+	}
 	for _, op := range plan.Mounts {
 		logger.Printf("apply: %s", op)
-		if err := applyOp(root, op); err != nil {
+		if err := applyOp(root, op, guard); err != nil {
 			return err
 		}
 	}
@@ -108,7 +118,7 @@ func copyIntoRoot(root string, f FileOp) error {
 	return err
 }
 
-func applyOp(root string, op Op) error {
+func applyOp(root string, op Op, guard *parentGuard) error {
 	if op.Kind == MakeRShared {
 		// A host path: /dev, /proc, /sys, or a volume source.
 		return mount.MakeRShared(op.Target)
@@ -126,6 +136,11 @@ func applyOp(root string, op Op) error {
 		return err
 	}
 	defer target.Close()
+	if createsMount(op.Kind) {
+		if err := guard.isolate(target); err != nil {
+			return fmt.Errorf("keep %s %q inside the pod: %w", op.Kind, op.Target, err)
+		}
+	}
 
 	fdPath := mount.FdPath(target)
 	switch op.Kind {
@@ -177,6 +192,10 @@ func prepareTarget(root string, op Op) (*os.File, error) {
 	return target, nil
 }
 
+// NOTE: a missing target below /dev, /proc or /sys, named directly or
+// reached through a symlink in the image, is created in the host's own file
+// system, because the rootfs copies of those trees are binds of it (as in
+// rkt's fly). Apply keeps the mounts, not these files, inside the pod.
 func createTarget(root string, op Op) error {
 	var err error
 	if op.Create == CreateDir {

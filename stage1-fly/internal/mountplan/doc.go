@@ -13,4 +13,23 @@
 // each made rshared on the host and then bound recursively; a tmpfs on /tmp;
 // the volumes, shallowest target first; and the DNS binds. Every mount is
 // made in the host's mount namespace, as fly has no namespace of its own.
+//
+// Because of that order, the rootfs copies of /dev, /proc, /sys and their
+// submounts (such as /dev/shm) are peers of the host's mounts, and so is a
+// volume whose source is a host mount point or lies in a shared mount. A
+// mount made inside such a copy would also appear on the host: a volume at
+// /dev would cover the host's /dev. Apply therefore keeps to this rule.
+// Before each bind or tmpfs mount, it looks up the mount that contains the
+// open target (statx STATX_MNT_ID). If that mount lies strictly inside the
+// rootfs and a mount event in it reaches a mount outside the pod directory
+// (a peer, a slave of its peer group, or further along the chain), Apply
+// makes it a slave (MS_SLAVE, not recursive) first. The new mount then
+// stays in the pod, and the slave still receives the host's mount events.
+// The app's own mounts inside that one mount no longer reach the host,
+// while its mounts anywhere else under /dev, /proc, /sys or a shared volume
+// still do, as in rkt's fly. Apply never changes a mount at or above the
+// rootfs, and it reads mountinfo only for a target outside the rootfs's
+// own mount. Op.Within shows in the plan which earlier mount a target
+// lies in, as far as paths tell, but a symlink in the image can move a
+// target, so the decision is made on the live mount table.
 package mountplan

@@ -90,6 +90,12 @@ type Op struct {
 	Create Create
 	// Volume names the pod volume this operation serves, for messages.
 	Volume string
+	// Within is the rootfs path of the mount, made by an earlier operation,
+	// that contains the Target of a bind or tmpfs mount, as far as paths and
+	// the host's mountinfo show. It is "" for the rootfs itself. A symlink in
+	// the image can still move the target, so Apply decides from the live
+	// mount table whether that mount must first become a slave.
+	Within string
 }
 
 // String prints the operation for --debug, such as
@@ -118,6 +124,9 @@ func (op Op) String() string {
 	}
 	if op.Volume != "" {
 		fmt.Fprintf(&b, " volume=%q", op.Volume)
+	}
+	if op.Within != "" {
+		fmt.Fprintf(&b, " within=%q", op.Within)
 	}
 	return b.String()
 }
@@ -163,6 +172,9 @@ func (f FileOp) String() string {
 // Plan is everything Apply does, in order: create the empty volumes, write
 // the files, then make the mounts.
 type Plan struct {
+	// PodDir is the pod directory. Apply keeps every new mount from
+	// propagating to a mount outside it. An empty PodDir means the rootfs.
+	PodDir       string
 	EmptyVolumes []EmptyVolume
 	Files        []FileOp
 	Mounts       []Op
@@ -216,7 +228,7 @@ func Compute(in Input) (Plan, error) {
 	if in.Log == nil {
 		in.Log = log.New(discard{}, "", 0)
 	}
-	var plan Plan
+	plan := Plan{PodDir: in.PodDir}
 
 	// /dev, /proc and /sys: made rshared on the host first, so that mounts
 	// the app makes below them reach the host, as rkt's fly does.
@@ -249,7 +261,52 @@ func Compute(in Input) (Plan, error) {
 	}
 	plan.Files = files
 	plan.Mounts = append(plan.Mounts, ops...)
+	setWithin(plan.Mounts, in.HostMounts)
 	return plan, nil
+}
+
+// setWithin fills in Op.Within for the bind and tmpfs mounts: the deepest
+// earlier mount whose target contains the op's target and, when that is a
+// recursive bind, the deepest host submount of its source that the path
+// reaches.
+func setWithin(ops []Op, hostMounts []mountinfo.Mount) {
+	for i := range ops {
+		if !createsMount(ops[i].Kind) {
+			continue
+		}
+		var container *Op
+		for j := 0; j < i; j++ {
+			earlier := &ops[j]
+			if !createsMount(earlier.Kind) || !mountinfo.IsUnder(ops[i].Target, earlier.Target) {
+				continue
+			}
+			// Of two targets at the same path the later mount is on top.
+			if container == nil || depth(earlier.Target) >= depth(container.Target) {
+				container = earlier
+			}
+		}
+		if container == nil {
+			continue
+		}
+		ops[i].Within = container.Target
+		if container.Kind != BindMount || container.Flags&unix.MS_REC == 0 {
+			continue
+		}
+		rel := strings.TrimPrefix(ops[i].Target, strings.TrimSuffix(container.Target, "/"))
+		hostPath := path.Join(container.Source, rel)
+		deepest := path.Clean(container.Source)
+		for _, m := range hostMounts {
+			if mountinfo.IsUnder(hostPath, m.MountPoint) && mountinfo.IsUnder(m.MountPoint, container.Source) && depth(m.MountPoint) > depth(deepest) {
+				deepest = m.MountPoint
+			}
+		}
+		ops[i].Within = path.Join(container.Target, strings.TrimPrefix(deepest, path.Clean(container.Source)))
+	}
+}
+
+// createsMount reports whether an operation of kind k makes a new mount.
+func createsMount(k Kind) bool {
+	return k == BindMount || k == MountTmpfs
 }
 
 type discard struct{}

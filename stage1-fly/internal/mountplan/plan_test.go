@@ -464,11 +464,61 @@ func TestPlanDNSModes(t *testing.T) {
 	})
 }
 
+func TestPlanWithin(t *testing.T) {
+	src := newSources(t)
+	in := newInput(t)
+	in.Volumes = []types.Volume{
+		hostVolume("dev", src.dir, nil, nil),
+		hostVolume("shm", src.dir, nil, nil),
+		hostVolume("cgroup", src.dir, nil, boolPtr(true)),
+		hostVolume("outer", src.dir2, nil, nil),
+		hostVolume("inner", src.dir, nil, nil),
+	}
+	in.App.Mounts = []schema.Mount{
+		mountOf("dev", "/dev"),
+		mountOf("shm", "/dev/shm/app"),
+		mountOf("cgroup", "/sys/fs/cgroup/app"),
+		mountOf("outer", "/data"),
+		mountOf("inner", "/data/inner"),
+	}
+	in.HostMounts = []mountinfo.Mount{
+		{ID: 1, MountPoint: "/"},
+		{ID: 2, Parent: 1, MountPoint: "/dev"},
+		{ID: 3, Parent: 2, MountPoint: "/dev/shm"},
+		{ID: 4, Parent: 1, MountPoint: "/sys"},
+		{ID: 5, Parent: 4, MountPoint: "/sys/fs/cgroup"},
+	}
+	within := map[string]string{}
+	for _, op := range mustCompute(t, in).Mounts {
+		if op.Kind == BindMount || op.Kind == MountTmpfs {
+			within[op.Target] = op.Within
+		}
+	}
+	want := map[string]string{
+		"/proc":              "",
+		"/tmp":               "",
+		"/dev":               "/dev",
+		"/dev/shm/app":       "/dev",
+		"/sys/fs/cgroup/app": "/sys/fs/cgroup",
+		"/data":              "",
+		"/data/inner":        "/data",
+	}
+	for target, wantWithin := range want {
+		if got := within[target]; got != wantWithin {
+			t.Errorf("op on %q: within %q, want %q", target, got, wantWithin)
+		}
+	}
+}
+
 func TestOpString(t *testing.T) {
 	op := Op{Kind: BindMount, Source: "/srv", Target: "/data", FSType: "none", Flags: unix.MS_BIND | unix.MS_REC, Create: CreateDir, Volume: "data"}
 	want := `bind mount "/srv" on rootfs "/data" (MS_BIND|MS_REC) create=dir volume="data"`
 	if got := op.String(); got != want {
 		t.Errorf("String() = %q, want %q", got, want)
+	}
+	nested := Op{Kind: MountTmpfs, Source: "tmpfs", Target: "/dev/shm/x", FSType: "tmpfs", Within: "/dev/shm"}
+	if got := nested.String(); got != `mount tmpfs "tmpfs" on rootfs "/dev/shm/x" (0) type=tmpfs within="/dev/shm"` {
+		t.Errorf("String() = %q", got)
 	}
 	shared := Op{Kind: MakeRShared, Target: "/dev", FSType: "none", Flags: unix.MS_REC | unix.MS_SHARED}
 	if got := shared.String(); got != `make rshared host "/dev" (MS_REC|MS_SHARED)` {
