@@ -110,12 +110,27 @@ func (s *stage1Selector) selectStage1(f stage1Flags) (string, error) {
 	case "stage1-hash":
 		key, err = fetcher.FetchStage1Hash(ctx, f.value)
 	default:
-		return s.fromDefault(ctx, fetcher)
+		key, err = s.fromDefault(ctx, fetcher)
+		if err != nil {
+			return "", err
+		}
+		s.markUsed(key)
+		return key, nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("stage1 image from --%s %q: %w", f.kind, f.value, err)
 	}
+	s.markUsed(key)
 	return key, nil
+}
+
+// markUsed records the use of the stage1 image with the same resolution as
+// app images, so that image gc keeps a stage1 that pods use. A failure only
+// affects image gc's grace period, so it is logged, not returned.
+func (s *stage1Selector) markUsed(key string) {
+	if _, err := s.images.store.MarkUsedIfOlder(key, lastUsedResolution); err != nil && s.images.debug != nil {
+		s.images.debug.Printf("mark stage1 image %s used: %v", key, err)
+	}
 }
 
 func (s *stage1Selector) fromPath(ctx context.Context, fetcher *fetch.Fetcher, path string) (string, error) {

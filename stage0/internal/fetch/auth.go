@@ -186,6 +186,14 @@ func (a *Auth) Domains() []string {
 	return domains
 }
 
+// SetHeader adds the Authorization header for req's host when req goes over
+// https. Credentials are never sent over plain http. Key discovery uses it
+// as trust.KeyFetcher.Authorize, so keys are fetched with the same
+// credentials as images.
+func (a *Auth) SetHeader(req *http.Request) {
+	a.setAuth(req)
+}
+
 // setAuth adds the Authorization header for req's host when req goes over https.
 // Credentials are never sent over plain http.
 func (a *Auth) setAuth(req *http.Request) {

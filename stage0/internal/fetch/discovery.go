@@ -47,7 +47,7 @@ func (f *Fetcher) DiscoverImage(ctx context.Context, app *discovery.App) (Endpoi
 		return found
 	})
 	if err != nil {
-		return Endpoint{}, fmt.Errorf("discover image %q: %w", app.String(), err)
+		return Endpoint{}, fmt.Errorf("discover image %q: %w", formatApp(app), err)
 	}
 	return ep, nil
 }

@@ -44,12 +44,29 @@ func (f *Fetcher) fetchURL(ctx context.Context, rr remoteRequest, policy PullPol
 		return "", fmt.Errorf("image %s is not in the store and the pull policy is never: fetch it first or use --pull-policy=new: %w", rr.url, store.ErrNotFound)
 	case policy == PullNever || policy == PullNew && cached != nil:
 		f.logf("using stored image %s for %s", cached.Key, rr.url)
-		return cached.Key, nil
+		return f.checkCached(rr, cached.Key)
 	case cached != nil && cached.Fresh(f.now()):
 		f.logf("using stored image %s for %s: cache record still fresh", cached.Key, rr.url)
-		return cached.Key, nil
+		return f.checkCached(rr, cached.Key)
 	}
 	return f.download(ctx, rr, cached)
+}
+
+// checkCached runs the request's manifest check on a stored image that the
+// HTTP cache record of rr.url points to, because the URL may have served an
+// image of another name when it was recorded.
+func (f *Fetcher) checkCached(rr remoteRequest, key string) (string, error) {
+	if rr.check == nil {
+		return key, nil
+	}
+	m, err := f.Store.ImageManifest(key)
+	if err != nil {
+		return "", err
+	}
+	if err := rr.check(m); err != nil {
+		return "", err
+	}
+	return key, nil
 }
 
 // download fetches the image (and its signature unless Insecure.Image),
@@ -127,6 +144,10 @@ func (f *Fetcher) downloadStreaming(ctx context.Context, rr remoteRequest, cache
 	if resp.status != http.StatusOK {
 		return "", fmt.Errorf("fetch %s: unexpected HTTP status %d", rr.url, resp.status)
 	}
+	before, err := f.Store.ImageKeys()
+	if err != nil {
+		return "", err
+	}
 	body := f.progressReader(resp.body, rr.url, resp.size)
 	key, err := f.Store.Import(body, store.ImportOptions{Latest: rr.latest, RemoteURL: rr.url, ETag: resp.etag, MaxAge: resp.maxAge})
 	body.Close()
@@ -139,10 +160,9 @@ func (f *Fetcher) downloadStreaming(ctx context.Context, rr remoteRequest, cache
 			return "", err
 		}
 		if err := rr.check(m); err != nil {
-			// The image is whole and valid, but it is not what was requested.
-			if rmErr := f.Store.RemoveImage(key); rmErr != nil {
-				f.logf("remove mismatching image %s: %v", key, rmErr)
-			}
+			// The image is whole and valid, but it is not what was
+			// requested. It is removed only if this call added it.
+			f.removeNewImage(key, before)
 			return "", err
 		}
 	}
@@ -155,6 +175,9 @@ func (f *Fetcher) revalidated(rr remoteRequest, cached *store.RemoteRecord, resp
 		return "", fmt.Errorf("fetch %s: server responded 304 Not Modified to an unconditional request", rr.url)
 	}
 	f.logf("image %s from %s is unchanged (HTTP 304)", cached.Key, rr.url)
+	if _, err := f.checkCached(rr, cached.Key); err != nil {
+		return "", err
+	}
 	if resp.etag == "" {
 		resp.etag = cached.ETag
 	}
@@ -233,6 +256,11 @@ func (f *Fetcher) downloadToFile(ctx context.Context, url, etag string) (*os.Fil
 		return nil, nil, err
 	}
 	resp, err := f.fillFile(ctx, file, url, etag)
+	if err == nil && resp.notModified {
+		// The stored image is current, so a partial file is of no use.
+		// It is removed under the lock, before another fetch can fill it.
+		f.removePartial(url)
+	}
 	if err != nil || resp.notModified {
 		file.Close()
 		return nil, resp, err
@@ -259,6 +287,16 @@ func (f *Fetcher) fillFile(ctx context.Context, file *os.File, url, etag string)
 		offset = 0
 		resp, err = f.get(ctx, url, requestOptions{etag: etag})
 	}
+	if err == nil && offset > 0 && resp.status == http.StatusPartialContent {
+		if reason := resumeMismatch(resp, offset, string(partialETag)); reason != "" {
+			// A server that ignores If-Range sends a range of the new
+			// image, which must not be appended to the old start.
+			f.logf("restarting download of %s from byte 0: %s", url, reason)
+			resp.body.Close()
+			offset = 0
+			resp, err = f.get(ctx, url, requestOptions{etag: etag})
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -269,6 +307,9 @@ func (f *Fetcher) fillFile(ctx context.Context, file *os.File, url, etag string)
 
 	switch resp.status {
 	case http.StatusPartialContent:
+		if offset == 0 {
+			return nil, fmt.Errorf("fetch %s: server sent 206 Partial Content to a request without a range", url)
+		}
 		f.logf("resuming download of %s at byte %d", url, offset)
 	case http.StatusOK:
 		offset = 0
@@ -296,6 +337,18 @@ func (f *Fetcher) fillFile(ctx context.Context, file *os.File, url, etag string)
 		return nil, fmt.Errorf("download %s: %w", url, err)
 	}
 	return resp, nil
+}
+
+// resumeMismatch returns why a 206 response cannot continue a partial file
+// of offset bytes whose recorded ETag is partialETag, or "" when it can.
+func resumeMismatch(resp *httpResponse, offset int64, partialETag string) string {
+	if resp.rangeStart != offset {
+		return fmt.Sprintf("the response range starts at byte %d, not at byte %d (Content-Range %q)", resp.rangeStart, offset, resp.contentRange)
+	}
+	if got := strings.TrimSpace(resp.etag); got != strings.TrimSpace(partialETag) {
+		return fmt.Sprintf("the response ETag %q differs from the partial file's ETag %q", got, partialETag)
+	}
+	return ""
 }
 
 func flock(file *os.File) error {

@@ -84,6 +84,11 @@ type Fetcher struct {
 	// step over Cache-Control max-age.
 	Now func() time.Time
 
+	// ImageInUse, when set, reports whether pods use image key. An image
+	// that fails a check after this call imported it is kept when it
+	// returns true or an error.
+	ImageInUse func(key string) (bool, error)
+
 	// SkipInsecureWarning suppresses the per-image warning printed under
 	// Insecure.Image, for callers that print one warning themselves.
 	SkipInsecureWarning bool

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rktfly/rkt/stage0/internal/buildinfo"
 )
 
 // maxRedirects is the number of redirects rkt follows for one request.
@@ -48,6 +50,10 @@ type httpResponse struct {
 	etag        string
 	maxAge      time.Duration
 	notModified bool
+	// contentRange is the Content-Range header of a 206 response, and
+	// rangeStart its first byte position, -1 when missing or invalid.
+	contentRange string
+	rangeStart   int64
 }
 
 func (f *Fetcher) httpClient() *http.Client {
@@ -129,7 +135,7 @@ func (f *Fetcher) get(ctx context.Context, rawURL string, opts requestOptions) (
 		cancel()
 		return nil, fmt.Errorf("invalid URL %q: %w", rawURL, err)
 	}
-	req.Header.Set("User-Agent", "rkt")
+	req.Header.Set("User-Agent", "rkt/"+buildinfo.Version)
 	f.Auth.setAuth(req)
 	if opts.etag != "" {
 		req.Header.Set("If-None-Match", opts.etag)
@@ -168,6 +174,8 @@ func (f *Fetcher) get(ctx context.Context, rawURL string, opts requestOptions) (
 		return nil, &StatusError{URL: rawURL, Code: resp.StatusCode, Status: resp.Status}
 	}
 	r.etag = resp.Header.Get("ETag")
+	r.contentRange = resp.Header.Get("Content-Range")
+	r.rangeStart = parseRangeStart(r.contentRange)
 	r.maxAge = parseMaxAge(resp.Header.Values("Cache-Control"))
 	r.body = &idleReader{rc: resp.Body, idle: idle, cancel: cancel, url: rawURL}
 	return r, nil
@@ -182,6 +190,24 @@ func describeRequestError(rawURL string, err error, idle *idleTimer, headerTimeo
 		return fmt.Errorf("fetch %s: no response headers within %s: %w", rawURL, headerTimeout, ErrTimeout)
 	}
 	return fmt.Errorf("fetch %s: %w", rawURL, err)
+}
+
+// parseRangeStart returns the first byte position of a Content-Range value
+// "bytes FIRST-LAST/LENGTH", or -1 when the value has another form.
+func parseRangeStart(value string) int64 {
+	spec, ok := strings.CutPrefix(strings.TrimSpace(value), "bytes ")
+	if !ok {
+		return -1
+	}
+	first, _, ok := strings.Cut(strings.TrimSpace(spec), "-")
+	if !ok {
+		return -1
+	}
+	n, err := strconv.ParseInt(first, 10, 64)
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
 }
 
 // parseMaxAge returns the Cache-Control max-age. no-cache and no-store count

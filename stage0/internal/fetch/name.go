@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/appc/spec/discovery"
 	"github.com/appc/spec/schema"
@@ -68,6 +70,47 @@ func appLabels(app *discovery.App) types.Labels {
 	return labels
 }
 
+// formatApp returns "name,version=…,os=…,arch=…,other=…" with the labels in
+// a fixed order: version, os and arch first, then the rest by name.
+// discovery.App.String follows the random order of its label map.
+func formatApp(app *discovery.App) string {
+	first := []types.ACIdentifier{"version", "os", "arch"}
+	var rest []types.ACIdentifier
+	for name := range app.Labels {
+		if !slices.Contains(first, name) {
+			rest = append(rest, name)
+		}
+	}
+	slices.Sort(rest)
+	var b strings.Builder
+	b.WriteString(app.Name.String())
+	for _, name := range append(first, rest...) {
+		if value, ok := app.Labels[name]; ok {
+			fmt.Fprintf(&b, ",%s=%s", name, value)
+		}
+	}
+	return b.String()
+}
+
+// checkManifestMatches checks that a downloaded image is the one requested:
+// the same name and every requested label with the same value. Labels are
+// checked in formatApp's order, so the first mismatch reported is stable.
+func checkManifestMatches(app *discovery.App, m *schema.ImageManifest) error {
+	if m.Name != app.Name {
+		return fmt.Errorf("image %q: downloaded image is named %q", formatApp(app), m.Name.String())
+	}
+	for _, label := range appLabels(app) {
+		got, ok := m.Labels.Get(label.Name.String())
+		if !ok {
+			return fmt.Errorf("image %q: downloaded image has no label %q", formatApp(app), label.Name.String())
+		}
+		if got != label.Value {
+			return fmt.Errorf("image %q: downloaded image has label %s=%q", formatApp(app), label.Name.String(), got)
+		}
+	}
+	return nil
+}
+
 // fetchName resolves an image name: from the store unless the policy is
 // update, else (or when missing) by discovery and download.
 func (f *Fetcher) fetchName(ctx context.Context, req Request) (string, error) {
@@ -83,14 +126,14 @@ func (f *Fetcher) fetchApp(ctx context.Context, app *discovery.App, sigFile stri
 	if policy != PullUpdate {
 		key, err := f.Store.FindByName(name, appLabels(app))
 		if err == nil {
-			f.logf("using stored image %s for %s", key, app)
+			f.logf("using stored image %s for %s", key, formatApp(app))
 			return key, nil
 		}
 		if !errors.Is(err, store.ErrNotFound) {
 			return "", err
 		}
 		if policy == PullNever {
-			return "", fmt.Errorf("image %q is not in the store and the pull policy is never: fetch it first or use --pull-policy=new: %w", app.String(), err)
+			return "", fmt.Errorf("image %q is not in the store and the pull policy is never: fetch it first or use --pull-policy=new: %w", formatApp(app), err)
 		}
 	}
 	ep, err := f.DiscoverImage(ctx, app)
@@ -113,25 +156,7 @@ func (f *Fetcher) fetchApp(ctx context.Context, app *discovery.App, sigFile stri
 	// update both honour the HTTP cache record of that URL.
 	key, err := f.fetchURL(ctx, rr, PullUpdate)
 	if err != nil {
-		return "", fmt.Errorf("fetch image %q: %w", app.String(), err)
+		return "", fmt.Errorf("fetch image %q: %w", formatApp(app), err)
 	}
 	return key, nil
-}
-
-// checkManifestMatches checks that a downloaded image is the one requested:
-// the same name and every requested label with the same value.
-func checkManifestMatches(app *discovery.App, m *schema.ImageManifest) error {
-	if m.Name != app.Name {
-		return fmt.Errorf("image %q: downloaded image is named %q", app.String(), m.Name.String())
-	}
-	for label, want := range app.Labels {
-		got, ok := m.Labels.Get(label.String())
-		if !ok {
-			return fmt.Errorf("image %q: downloaded image has no label %q", app.String(), label.String())
-		}
-		if got != want {
-			return fmt.Errorf("image %q: downloaded image has label %s=%q", app.String(), label.String(), got)
-		}
-	}
-	return nil
 }

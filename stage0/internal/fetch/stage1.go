@@ -46,6 +46,7 @@ func (f *Fetcher) FetchStage1Hash(ctx context.Context, hash string) (string, err
 func (f *Fetcher) withoutVerification() *Fetcher {
 	g := &Fetcher{
 		Store:         f.Store,
+		ImageInUse:    f.ImageInUse,
 		Auth:          f.Auth,
 		RootCAs:       f.RootCAs,
 		DialContext:   f.DialContext,

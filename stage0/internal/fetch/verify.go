@@ -10,9 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/appc/spec/schema"
+	"golang.org/x/sys/unix"
 
 	"github.com/rktfly/rkt/stage0/internal/store"
 	"github.com/rktfly/rkt/stage0/internal/store/aci"
@@ -88,9 +90,9 @@ func (f *Fetcher) printSigners(signers []string) {
 	}
 }
 
-// recordSignature stores a successful check of image key, so that a later
-// import of the same content skips the check. A failure to record only costs
-// a check next time, so it is logged.
+// recordSignature records a successful check of a downloaded image. Such a
+// record has no file identities, so it never replaces the check of a file
+// image. A failure to record is logged, because nothing depends on it.
 func (f *Fetcher) recordSignature(key string, signers []string) {
 	rec := store.SignatureRecord{Signers: signers, Time: f.now()}
 	if err := f.Store.RecordSignature(key, rec); err != nil {
@@ -107,11 +109,11 @@ func (f *Fetcher) warnInsecureImage(label string) {
 
 // fetchFile imports a local ACI. A file is imported whatever the pull
 // policy, and the store's stat cache makes an unchanged file cheap: it is
-// not read, and its signature is not checked again once a check of the same
-// content has been recorded. The signature is checked against the blob the
-// store keeps, after the import, so a file replaced meanwhile cannot slip in
-// unverified. An image that this call added and that fails the check is
-// removed again.
+// not read. Its signature is checked against the blob the store keeps, after
+// the import, so a file replaced meanwhile cannot slip in unverified. A
+// recorded check replaces that read only while the image file, the
+// signature file and the trusted keys for the name are all unchanged. An
+// image that this call added and that fails the check is removed again.
 func (f *Fetcher) fetchFile(ctx context.Context, req Request) (string, error) {
 	path, err := filePath(req.Image)
 	if err != nil {
@@ -123,12 +125,12 @@ func (f *Fetcher) fetchFile(ctx context.Context, req Request) (string, error) {
 	}
 	// Opening a FIFO or a device could block or read forever, so only a
 	// regular file is opened.
-	fi, err := os.Stat(abs)
-	if err != nil {
-		return "", fmt.Errorf("image %s: %w (check the path of the image file)", abs, err)
+	var st unix.Stat_t
+	if err := unix.Stat(abs, &st); err != nil {
+		return "", fmt.Errorf("image %s: %w (check the path of the image file)", abs, &os.PathError{Op: "stat", Path: abs, Err: err})
 	}
-	if !fi.Mode().IsRegular() {
-		return "", fmt.Errorf("image %s is not a regular file (%s): give the path of an ACI file", abs, fi.Mode().Type())
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return "", fmt.Errorf("image %s is not a regular file (%s): give the path of an ACI file", abs, fileTypeOf(&st))
 	}
 	if !req.NoDeps {
 		if err := f.fetchFileDependencies(ctx, abs, req.Policy); err != nil {
@@ -138,12 +140,16 @@ func (f *Fetcher) fetchFile(ctx context.Context, req Request) (string, error) {
 
 	if f.Insecure.Image {
 		f.warnInsecureImage(abs)
-	} else if err := f.checkSignatureFileExists(abs, req.Signature); err != nil {
+	} else if err := checkSignatureFileExists(abs, req.Signature); err != nil {
 		return "", err
 	}
-	// Import times come from the wall clock, so step back a little to be
-	// sure an image imported by the call below counts as new.
-	start := time.Now().Add(-time.Second)
+	// The identity is taken before the import, so a file changed during the
+	// import gets a new identity and is checked again next time.
+	imageFile := store.FileIdentity(abs, &st)
+	before, err := f.Store.ImageKeys()
+	if err != nil {
+		return "", err
+	}
 	key, err := f.Store.ImportFile(abs, store.ImportOptions{})
 	if err != nil {
 		return "", err
@@ -152,17 +158,57 @@ func (f *Fetcher) fetchFile(ctx context.Context, req Request) (string, error) {
 		return key, nil
 	}
 
-	if err := f.checkStoredSignature(key, abs, req.Signature); err != nil {
-		// NOTE: an image that another process imported within the same
-		// second is removed as well. It only has to be imported again.
-		if imported, timeErr := f.Store.ImportTime(key); timeErr == nil && imported.After(start) {
-			if rmErr := f.Store.RemoveImage(key); rmErr != nil {
-				f.logf("remove unverified image %s: %v", key, rmErr)
-			}
-		}
+	if err := f.checkStoredSignature(key, abs, imageFile, req.Signature); err != nil {
+		f.removeNewImage(key, before)
 		return "", err
 	}
 	return key, nil
+}
+
+// fileTypeOf names the file type of st for error messages.
+func fileTypeOf(st *unix.Stat_t) fs.FileMode {
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		return fs.ModeDir
+	case unix.S_IFLNK:
+		return fs.ModeSymlink
+	case unix.S_IFIFO:
+		return fs.ModeNamedPipe
+	case unix.S_IFSOCK:
+		return fs.ModeSocket
+	case unix.S_IFCHR:
+		return fs.ModeDevice | fs.ModeCharDevice
+	case unix.S_IFBLK:
+		return fs.ModeDevice
+	}
+	return fs.ModeIrregular
+}
+
+// removeNewImage removes image key after a failed check when the store did
+// not hold it before this call (before is the set of keys read then) and no
+// pod uses it. A removal failure is logged, because the check already failed.
+//
+// NOTE: an image that another process imported between the listing and the
+// import counts as new, and is removed unless ImageInUse reports a pod. It
+// only has to be fetched again.
+func (f *Fetcher) removeNewImage(key string, before map[string]bool) {
+	if before[key] {
+		return
+	}
+	if f.ImageInUse != nil {
+		inUse, err := f.ImageInUse(key)
+		if err != nil {
+			f.logf("keep image %s: check whether pods use it: %v", key, err)
+			return
+		}
+		if inUse {
+			f.logf("keep image %s: pods use it", key)
+			return
+		}
+	}
+	if err := f.Store.RemoveImage(key); err != nil {
+		f.logf("remove rejected image %s: %v", key, err)
+	}
 }
 
 // fetchFileDependencies fetches the dependencies that the manifest of the
@@ -194,18 +240,13 @@ func (f *Fetcher) fetchFileDependencies(ctx context.Context, path string, policy
 }
 
 // checkSignatureFileExists fails early, before anything is imported, when
-// the signature file of an image that has no recorded check is missing.
-func (f *Fetcher) checkSignatureFileExists(path, sigPath string) error {
+// the signature file of the image at path is missing.
+func checkSignatureFileExists(path, sigPath string) error {
 	sigPath = signaturePath(path, sigPath)
-	if _, err := os.Stat(sigPath); !errors.Is(err, fs.ErrNotExist) {
-		return nil
+	if _, err := os.Stat(sigPath); errors.Is(err, fs.ErrNotExist) {
+		return noSignatureError(path, sigPath)
 	}
-	if key, ok := f.Store.CachedFileKey(path); ok {
-		if _, err := f.Store.Signature(key); err == nil {
-			return nil
-		}
-	}
-	return noSignatureError(path, sigPath)
+	return nil
 }
 
 // signaturePath returns the --signature file, or else the file next to the
@@ -221,24 +262,28 @@ func noSignatureError(path, sigPath string) error {
 	return fmt.Errorf("image %s has no signature file %s: sign the image, give the signature with --signature, or use --insecure-options=image to skip verification", path, sigPath)
 }
 
-// checkStoredSignature checks the detached signature of the file image path
-// against the stored blob of key, unless a check of key is recorded already.
-//
-// NOTE: a recorded check is trusted as it is, so a key removed from the
-// trusted keys afterwards, or a different --signature file, does not change
-// the outcome for content verified before.
-func (f *Fetcher) checkStoredSignature(key, path, sigPath string) error {
-	rec, err := f.Store.Signature(key)
-	if err == nil {
-		f.logf("signature of image %s was verified at %s", key, rec.Time.Format(time.RFC3339))
-		f.printSigners(rec.Signers)
-		return nil
-	}
-	if !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
+// blobChecks counts signature checks read from a stored blob, so that tests
+// can tell a cached check from a real one.
+var blobChecks atomic.Int64
 
-	sigPath = signaturePath(path, sigPath)
+// TrustStater is implemented by a Verifier that can summarise the trust
+// decision for an image name without checking a signature, so that a
+// recorded check can be reused while the summary is unchanged. A Verifier
+// without it has every file image checked on every import.
+type TrustStater interface {
+	// TrustState returns a digest of the key files that apply to name.
+	TrustState(name string) (string, error)
+}
+
+// checkStoredSignature checks the detached signature of the file image path
+// against the stored blob of key. A recorded check of key is reused, without
+// reading the blob, only when it covered the same image file identity, the
+// same signature file identity and the same trust state for the image name.
+func (f *Fetcher) checkStoredSignature(key, path, imageFile, sigPath string) error {
+	sigPath, err := filepath.Abs(signaturePath(path, sigPath))
+	if err != nil {
+		return fmt.Errorf("verify signature of %s: %w", path, err)
+	}
 	sig, err := os.Open(sigPath)
 	if errors.Is(err, fs.ErrNotExist) {
 		return noSignatureError(path, sigPath)
@@ -247,16 +292,63 @@ func (f *Fetcher) checkStoredSignature(key, path, sigPath string) error {
 		return fmt.Errorf("open signature: %w", err)
 	}
 	defer sig.Close()
+	// The identity comes from the open file, so a signature replaced after
+	// this point is checked again next time.
+	var st unix.Stat_t
+	if err := unix.Fstat(int(sig.Fd()), &st); err != nil {
+		return fmt.Errorf("verify signature of %s: stat %s: %w", path, sigPath, err)
+	}
+	want := store.SignatureRecord{
+		ImageFile:     imageFile,
+		SignatureFile: store.FileIdentity(sigPath, &st),
+		TrustState:    f.trustState(key),
+	}
+
+	rec, err := f.Store.Signature(key)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if rec != nil && want.TrustState != "" && rec.ImageFile == want.ImageFile &&
+		rec.SignatureFile == want.SignatureFile && rec.TrustState == want.TrustState {
+		f.logf("signature of image %s was verified at %s, and the image, signature and trusted keys are unchanged", key, rec.Time.Format(time.RFC3339))
+		f.printSigners(rec.Signers)
+		return nil
+	}
 
 	blob, err := f.Store.OpenBlob(key)
 	if err != nil {
 		return fmt.Errorf("verify signature of %s: %w", path, err)
 	}
 	defer blob.Close()
+	blobChecks.Add(1)
 	signers, err := f.verify(path, blob, sig, nil)
 	if err != nil {
 		return err
 	}
-	f.recordSignature(key, signers)
+	want.Signers = signers
+	want.Time = f.now()
+	if err := f.Store.RecordSignature(key, want); err != nil {
+		f.logf("%v", err)
+	}
 	return nil
+}
+
+// trustState returns the Verifier's trust state for the name of image key,
+// or "" when there is none, which disables reuse of a recorded check.
+func (f *Fetcher) trustState(key string) string {
+	stater, ok := f.Verifier.(TrustStater)
+	if !ok {
+		return ""
+	}
+	m, err := f.Store.ImageManifest(key)
+	if err != nil {
+		f.logf("read manifest of image %s: %v", key, err)
+		return ""
+	}
+	state, err := stater.TrustState(m.Name.String())
+	if err != nil {
+		f.logf("read trusted keys for %s: %v", m.Name, err)
+		return ""
+	}
+	return state
 }

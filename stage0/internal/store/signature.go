@@ -16,16 +16,27 @@ import (
 var bucketVerified = []byte("verified")
 
 // SignatureRecord is a successful signature check of an image's content.
+// The check stays valid only while ImageFile, SignatureFile and TrustState
+// are all unchanged: the fetcher compares them before it trusts a record, and
+// a record with any of them empty is never reused.
 type SignatureRecord struct {
 	// Signers are the identities of the keys that signed the image.
 	Signers []string `json:"signers"`
 	// Time is when the signature was checked.
 	Time time.Time `json:"time"`
+	// ImageFile is the path and stat identity of the ACI file that was
+	// imported, empty for a download.
+	ImageFile string `json:"imageFile,omitempty"`
+	// SignatureFile is the path and stat identity of the detached
+	// signature file that was checked, empty for a downloaded signature.
+	SignatureFile string `json:"signatureFile,omitempty"`
+	// TrustState is a digest of the trusted-key files that applied to the
+	// image name at the time of the check.
+	TrustState string `json:"trustState,omitempty"`
 }
 
 // RecordSignature records that the content of image key was found signed by
-// a trusted key. The record is keyed by the content hash, so it stays true
-// for any later import of the same content.
+// a trusted key, replacing an earlier record of key.
 func (s *Store) RecordSignature(key string, rec SignatureRecord) error {
 	key = normalizeKey(key)
 	err := s.update(func(tx *bolt.Tx) error {
@@ -96,6 +107,13 @@ func (s *Store) CachedFileKey(path string) (string, bool) {
 	return s.cachedFileKey(abs, &st)
 }
 
+// FileIdentity returns path and the stat fields that change whenever the
+// file is modified or replaced: device, inode, size, mtime and ctime. It
+// reads nothing of the file.
+func FileIdentity(path string, st *unix.Stat_t) string {
+	return fmt.Sprintf("%s dev=%d ino=%d size=%d mtime=%d ctime=%d", path, st.Dev, st.Ino, st.Size, st.Mtim.Nano(), st.Ctim.Nano())
+}
+
 // ImportTime returns when image key was imported.
 func (s *Store) ImportTime(key string) (time.Time, error) {
 	rec, err := s.getImage(normalizeKey(key))
@@ -103,4 +121,20 @@ func (s *Store) ImportTime(key string) (time.Time, error) {
 		return time.Time{}, err
 	}
 	return rec.ImportTime, nil
+}
+
+// ImageKeys returns the set of stored image keys. It reads only the index
+// keys, not the image records.
+func (s *Store) ImageKeys() (map[string]bool, error) {
+	keys := map[string]bool{}
+	err := s.view(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketImages).ForEach(func(k, _ []byte) error {
+			keys[string(k)] = true
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list stored images: %w", err)
+	}
+	return keys, nil
 }

@@ -20,13 +20,14 @@ const maxDiscoveryPage = 1 << 20
 // https://PREFIX?ac-discovery=1 for the name and then each shorter prefix,
 // and stops at the first page that lists a key whose prefix-match is a
 // string prefix of name. With allowHTTP a failed https request is retried
-// with http. The error lists every failed attempt.
-func DiscoverPublicKeys(ctx context.Context, client *http.Client, name string, allowHTTP bool) ([]string, error) {
+// with http. The requests carry the fetcher's User-Agent and headers. The
+// error lists every failed attempt.
+func DiscoverPublicKeys(ctx context.Context, fetcher *KeyFetcher, name string, allowHTTP bool) ([]string, error) {
 	var failures []error
 	parts := strings.Split(name, "/")
 	for end := len(parts); end > 0; end-- {
 		prefix := strings.Join(parts[:end], "/")
-		keys, err := discoverPrefix(ctx, client, prefix, name, allowHTTP)
+		keys, err := discoverPrefix(ctx, fetcher, prefix, name, allowHTTP)
 		if err != nil {
 			failures = append(failures, err)
 			continue
@@ -42,11 +43,11 @@ func DiscoverPublicKeys(ctx context.Context, client *http.Client, name string, a
 	return nil, err
 }
 
-func discoverPrefix(ctx context.Context, client *http.Client, prefix, name string, allowHTTP bool) ([]string, error) {
-	body, err := getDiscoveryPage(ctx, client, "https", prefix)
+func discoverPrefix(ctx context.Context, fetcher *KeyFetcher, prefix, name string, allowHTTP bool) ([]string, error) {
+	body, err := getDiscoveryPage(ctx, fetcher, "https", prefix)
 	if err != nil && allowHTTP {
 		var httpErr error
-		body, httpErr = getDiscoveryPage(ctx, client, "http", prefix)
+		body, httpErr = getDiscoveryPage(ctx, fetcher, "http", prefix)
 		if httpErr != nil {
 			err = errors.Join(err, httpErr)
 		} else {
@@ -59,18 +60,18 @@ func discoverPrefix(ctx context.Context, client *http.Client, prefix, name strin
 	return pubkeyTags(body, name), nil
 }
 
-func getDiscoveryPage(ctx context.Context, client *http.Client, scheme, prefix string) ([]byte, error) {
+func getDiscoveryPage(ctx context.Context, fetcher *KeyFetcher, scheme, prefix string) ([]byte, error) {
 	u := &url.URL{Scheme: scheme, RawQuery: "ac-discovery=1"}
 	host, path, _ := strings.Cut(prefix, "/")
 	u.Host = host
 	if path != "" {
 		u.Path = "/" + path
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	req, err := fetcher.newRequest(ctx, u.String())
 	if err != nil {
 		return nil, fmt.Errorf("discovery request %s: %w", u, err)
 	}
-	resp, err := client.Do(req)
+	resp, err := fetcher.client().Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("discovery request: %w", err)
 	}

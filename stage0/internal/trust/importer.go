@@ -60,7 +60,7 @@ func (im *Importer) AddPrefixKeys(ctx context.Context, prefix string, locations 
 		return nil, fmt.Errorf("invalid prefix %q: %w", prefix, err)
 	}
 	if len(locations) == 0 {
-		discovered, err := DiscoverPublicKeys(ctx, im.Fetcher.client(), prefix, im.DiscoverOverHTTP)
+		discovered, err := DiscoverPublicKeys(ctx, im.Fetcher, prefix, im.DiscoverOverHTTP)
 		if err != nil {
 			return nil, err
 		}

@@ -67,7 +67,7 @@ func TestDiscoverPublicKeysWalksUp(t *testing.T) {
 	}
 	_, client := newDiscoveryServer(t, discoveryHandler(t, pages, nil))
 
-	keys, err := DiscoverPublicKeys(context.Background(), client, "example.com/app", false)
+	keys, err := DiscoverPublicKeys(context.Background(), &KeyFetcher{Client: client}, "example.com/app", false)
 	if err != nil {
 		t.Fatalf("discover: %v", err)
 	}
@@ -78,7 +78,7 @@ func TestDiscoverPublicKeysWalksUp(t *testing.T) {
 
 func TestDiscoverPublicKeysNone(t *testing.T) {
 	_, client := newDiscoveryServer(t, discoveryHandler(t, nil, nil))
-	_, err := DiscoverPublicKeys(context.Background(), client, "example.com/app", false)
+	_, err := DiscoverPublicKeys(context.Background(), &KeyFetcher{Client: client}, "example.com/app", false)
 	if err == nil {
 		t.Fatal("discovery without pages succeeded")
 	}

@@ -15,6 +15,8 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
+
+	"github.com/rktfly/rkt/stage0/internal/buildinfo"
 )
 
 // maxKeySize bounds how much of a key file or key URL is read. Armored
@@ -97,6 +99,24 @@ type KeyFetcher struct {
 	// AllowHTTP permits http:// locations (rkt trust --insecure-allow-http,
 	// or the pubkey and http insecure options together at fetch time).
 	AllowHTTP bool
+	// Authorize, when set, adds the Authorization header of the request's
+	// host, as image fetches do with the auth.d configuration. It is called
+	// for https requests only, so credentials never go over plain http.
+	Authorize func(req *http.Request)
+}
+
+// newRequest returns a GET request for rawURL with rkt's User-Agent and,
+// over https, the Authorize header.
+func (f *KeyFetcher) newRequest(ctx context.Context, rawURL string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("User-Agent", "rkt/"+buildinfo.Version)
+	if f.Authorize != nil && req.URL.Scheme == "https" {
+		f.Authorize(req)
+	}
+	return req, nil
 }
 
 // Fetch reads the keys at location: an https:// or http:// URL, a file://
@@ -130,7 +150,7 @@ func (f *KeyFetcher) read(ctx context.Context, location string) ([]byte, error) 
 		return nil, fmt.Errorf("read key %s: unsupported URL scheme %q: use a file path or an https:// URL", location, u.Scheme)
 	}
 
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, location, nil)
+	req, err := f.newRequest(ctx, location)
 	if err != nil {
 		return nil, fmt.Errorf("read key %s: %w", location, err)
 	}

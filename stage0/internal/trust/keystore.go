@@ -256,45 +256,82 @@ func hasKeyFile(dir string) (bool, error) {
 
 // findIssuer looks for the key with the ID (a primary key or a subkey) in
 // every root.d and prefix.d directory of both configurations. It returns the
-// primary key's fingerprint and the prefixes the key is stored for, with ""
-// standing for root.d. Unreadable files are skipped, because the result only
-// improves an error message.
-func (ks *Keystore) findIssuer(keyID uint64) (fingerprint string, prefixes []string) {
-	seen := map[string]bool{}
+// primary key's fingerprint, the prefixes the key is trusted for, with ""
+// standing for root.d, and the empty files that mask it. A key stored in the
+// system configuration and masked by an empty file of the same name in the
+// same directory of the local configuration counts as not trusted there.
+// Unreadable files are skipped, because the result only improves an error
+// message.
+func (ks *Keystore) findIssuer(keyID uint64) (fingerprint string, prefixes, maskedBy []string) {
+	type keyFile struct {
+		location string // "" for root.d, else the prefix
+		path     string
+		empty    bool
+	}
+	var files []keyFile
 	for _, dir := range ks.configDirs() {
 		_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() || !hasNonEmpty(path) {
+			if err != nil || d.IsDir() {
+				return nil
+			}
+			location, ok := keyLocation(dir, path)
+			if !ok {
+				return nil
+			}
+			info, err := os.Stat(path)
+			if err != nil || !info.Mode().IsRegular() {
+				return nil
+			}
+			files = append(files, keyFile{location: location, path: path, empty: info.Size() == 0})
+			if info.Size() == 0 || fingerprint != "" {
 				return nil
 			}
 			entity, err := readKeyFile(path)
-			if err != nil || len(openpgp.EntityList{entity}.KeysById(keyID)) == 0 {
-				return nil
-			}
-			fingerprint = Fingerprint(entity)
-			rel, err := filepath.Rel(dir, filepath.Dir(path))
-			if err != nil {
-				return nil
-			}
-			rel = filepath.ToSlash(rel)
-			switch {
-			case rel == rootDir:
-				seen[""] = true
-			case strings.HasPrefix(rel, prefixDir+"/"):
-				seen[strings.TrimPrefix(rel, prefixDir+"/")] = true
+			if err == nil && len(openpgp.EntityList{entity}.KeysById(keyID)) > 0 {
+				fingerprint = Fingerprint(entity)
 			}
 			return nil
 		})
 	}
-	for p := range seen {
-		prefixes = append(prefixes, p)
+	if fingerprint == "" {
+		return "", nil, nil
+	}
+
+	// Files are in load order, so the last file of a location decides.
+	trusted := map[string]bool{}
+	for _, file := range files {
+		if filepath.Base(file.path) != fingerprint {
+			continue
+		}
+		trusted[file.location] = !file.empty
+		if file.empty {
+			maskedBy = append(maskedBy, file.path)
+		}
+	}
+	for location, ok := range trusted {
+		if ok {
+			prefixes = append(prefixes, location)
+		}
 	}
 	sort.Strings(prefixes)
-	return fingerprint, prefixes
+	return fingerprint, prefixes, maskedBy
 }
 
-func hasNonEmpty(path string) bool {
-	info, err := os.Stat(path)
-	return err == nil && info.Mode().IsRegular() && info.Size() > 0
+// keyLocation returns the prefix that the key file at path below the
+// trustedkeys directory dir is stored for, "" for root.d.
+func keyLocation(dir, path string) (string, bool) {
+	rel, err := filepath.Rel(dir, filepath.Dir(path))
+	if err != nil {
+		return "", false
+	}
+	rel = filepath.ToSlash(rel)
+	switch {
+	case rel == rootDir:
+		return "", true
+	case strings.HasPrefix(rel, prefixDir+"/"):
+		return strings.TrimPrefix(rel, prefixDir+"/"), true
+	}
+	return "", false
 }
 
 // StorePrefixKey stores the public key in the local configuration as trusted

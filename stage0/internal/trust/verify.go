@@ -45,6 +45,9 @@ type VerifyError struct {
 	// TrustedFor lists the prefixes the signing key is trusted for instead
 	// ("" stands for a root key). It is set only for ErrUntrustedKey.
 	TrustedFor []string
+	// MaskedBy lists the empty key files that mask the signing key. It is
+	// set only for ErrUntrustedKey.
+	MaskedBy []string
 	// Reason is one of the Err* values of this package.
 	Reason error
 	// Err is the underlying library or I/O error, if any.
@@ -64,6 +67,9 @@ func (e *VerifyError) Error() string {
 	}
 	if len(e.TrustedFor) > 0 {
 		fmt.Fprintf(&b, ", which is trusted only for %s", describePrefixes(e.TrustedFor))
+	}
+	if len(e.MaskedBy) > 0 {
+		fmt.Fprintf(&b, ", which is masked by the empty key file %s", strings.Join(e.MaskedBy, ", "))
 	}
 	if hint := e.hint(); hint != "" {
 		b.WriteString(": ")
@@ -178,11 +184,12 @@ func (ks *Keystore) CheckSignature(name string, aci, sig io.ReadSeeker) (*Signer
 		// the reason.
 		verr.Err = nil
 		if verr.keyID != nil {
-			fingerprint, prefixes := ks.findIssuer(*verr.keyID)
+			fingerprint, prefixes, maskedBy := ks.findIssuer(*verr.keyID)
 			if fingerprint != "" {
 				verr.Fingerprint = fingerprint
 			}
 			verr.TrustedFor = prefixes
+			verr.MaskedBy = maskedBy
 		}
 	}
 	return nil, verr
