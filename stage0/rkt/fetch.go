@@ -158,10 +158,16 @@ func newFetcherWithLoggers(st *store.Store, dataDir string, opts insecureOptions
 		// --insecure-options=http, as image discovery does, while the key
 		// URLs themselves need both http and pubkey.
 		importer.DiscoverOverHTTP = f.Insecure.HTTP
+		importer.Fetcher.Authorize = auth.SetHeader
 		f.DiscoverKeys = func(ctx context.Context, name string) error {
 			_, err := importer.DiscoverImageKeys(ctx, name)
 			return err
 		}
+	}
+	// A failed check removes an image this fetch imported, but never one
+	// that a pod uses.
+	f.ImageInUse = func(key string) (bool, error) {
+		return imageUsedByPods(st, dataDir, key)
 	}
 	return f, nil
 }

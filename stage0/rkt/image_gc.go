@@ -10,6 +10,7 @@ import (
 
 	"github.com/rktfly/rkt/common/lock"
 	"github.com/rktfly/rkt/common/poddir"
+	"github.com/rktfly/rkt/stage0/internal/fetch"
 	"github.com/rktfly/rkt/stage0/internal/store"
 )
 
@@ -50,6 +51,11 @@ func runImageGC(cmd *cobra.Command, args []string) error {
 	warn.Printf("%d image(s) successfully removed", result.images)
 	// Sweep removes what crashed imports and removals left in the store.
 	if err := st.Sweep(); err != nil {
+		warn.Print(err)
+		result.failures++
+	}
+	// Partial downloads that no fetch has touched for a day are abandoned.
+	if err := fetch.SweepPartialDownloads(poddir.TmpDir(dir), 24*time.Hour); err != nil {
 		warn.Print(err)
 		result.failures++
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/rktfly/rkt/common/poddir"
+	"github.com/rktfly/rkt/stage0/internal/store"
 )
 
 // podTreeRefs maps each rendered tree ID that a pod references to the pod
@@ -93,4 +94,23 @@ func (r podTreeRefs) inState(dataDir, state string) podTreeRefs {
 		}
 	}
 	return out
+}
+
+// imageUsedByPods reports whether a pod in the prepare, prepared, run or
+// exited-garbage state references the rendered tree of the image key.
+func imageUsedByPods(st *store.Store, dataDir, key string) (bool, error) {
+	images, err := st.Images()
+	if err != nil {
+		return false, err
+	}
+	refs, err := readPodTreeRefs(dataDir)
+	if err != nil {
+		return false, err
+	}
+	for _, img := range images {
+		if img.Key == key && img.TreeID != "" && len(refs[img.TreeID]) > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rktfly/rkt/stage0/internal/fetch"
 	"github.com/rktfly/rkt/stage0/internal/trust"
 )
 
@@ -52,6 +53,12 @@ func runTrust(cmd *cobra.Command, args []string) error {
 	}
 	insecureTLS := globalFlags.insecureOptions&insecureTLS != 0
 	importer := newTrustImporter(trustFlags, insecureTLS, globalFlags.trustKeysFromHTTPS, os.Stdin, os.Stderr)
+	// Key discovery and key URLs get the auth.d headers, as image fetches do.
+	auth, err := fetch.LoadAuth(globalFlags.systemConfig, globalFlags.localConfig, globalFlags.userConfig)
+	if err != nil {
+		return fmt.Errorf("load configuration: %w", err)
+	}
+	importer.Fetcher.Authorize = auth.SetHeader
 	return trustKeys(cmd.Context(), importer, trustFlags, args)
 }
 
