@@ -245,6 +245,9 @@ func TestStaysInPodEtcSymlinkIntoSys(t *testing.T) {
 	runStaysInPod(t, stayCase{
 		configure: func(t *testing.T, dir string) func(c *podConfig) {
 			fakeHostEtc(t)
+			// The stage1 creates no target in the host's /sys, so the
+			// target must exist there already.
+			mustWrite(t, "/sys/fs/cgroup/resolv.conf", "cgroup file\n")
 			return func(c *podConfig) {
 				c.app().Exec = types.Exec{"/inspect", "-read", "/etc/resolv.conf"}
 			}
@@ -259,6 +262,9 @@ func TestStaysInPodEtcSymlinkIntoSys(t *testing.T) {
 			}
 			if mountinfo.IsMountPoint(hostMounts(t), "/sys/fs/cgroup/resolv.conf") {
 				t.Errorf("the resolv.conf bind is on the host's /sys/fs/cgroup")
+			}
+			if got := readFile(t, "/sys/fs/cgroup/resolv.conf"); got != "cgroup file\n" {
+				t.Errorf("host /sys/fs/cgroup/resolv.conf = %q, want it unchanged", got)
 			}
 		},
 	})

@@ -20,7 +20,12 @@ import (
 // fly, and stage0's gc removes it. Before each bind or tmpfs mount whose
 // target lies in a mount that an earlier operation made in the rootfs, it
 // makes that mount a slave if the new mount would otherwise propagate
-// outside plan.PodDir (see the package documentation).
+// outside plan.PodDir (see the package documentation). It creates no
+// missing target inside its binds of the host's /dev, /proc and /sys.
+//
+// The DNS files are written before any mount, so a write through a
+// symlink such as /etc -> /dev lands in the image's own directory, which
+// the system bind then covers, and never in the host's tree.
 func Apply(root string, plan Plan, logger *log.Logger) error {
 	for _, v := range plan.EmptyVolumes {
 		if err := createEmptyVolume(v); err != nil {
@@ -40,10 +45,16 @@ func Apply(root string, plan Plan, logger *log.Logger) error {
 	if err != nil {
 		return err
 	}
+	trees := &hostTrees{}
 	for _, op := range plan.Mounts {
 		logger.Printf("apply: %s", op)
-		if err := applyOp(root, op, guard); err != nil {
+		if err := applyOp(root, op, guard, trees); err != nil {
 			return err
+		}
+		if isSystemBind(op) {
+			if err := trees.add(root, op); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -118,7 +129,7 @@ func copyIntoRoot(root string, f FileOp) error {
 	return err
 }
 
-func applyOp(root string, op Op, guard *parentGuard) error {
+func applyOp(root string, op Op, guard *parentGuard, trees *hostTrees) error {
 	if op.Kind == MakeRShared {
 		// A host path: /dev, /proc, /sys, or a volume source.
 		return mount.MakeRShared(op.Target)
@@ -130,7 +141,7 @@ func applyOp(root string, op Op, guard *parentGuard) error {
 		// Opened after the bind, so the fd is on the new mount's root.
 		target, err = fsroot.OpenInRoot(root, op.Target, unix.O_PATH, 0)
 	} else {
-		target, err = prepareTarget(root, op)
+		target, err = prepareTarget(root, op, trees)
 	}
 	if err != nil {
 		return err
@@ -164,10 +175,10 @@ func applyOp(root string, op Op, guard *parentGuard) error {
 
 // prepareTarget opens op.Target inside root as an O_PATH fd, creating it
 // first when missing, and checks that its type matches the source's.
-func prepareTarget(root string, op Op) (*os.File, error) {
+func prepareTarget(root string, op Op, trees *hostTrees) (*os.File, error) {
 	target, err := fsroot.OpenInRoot(root, op.Target, unix.O_PATH, 0)
 	if errors.Is(err, fs.ErrNotExist) && op.Create != CreateNone {
-		if err := createTarget(root, op); err != nil {
+		if err := createTarget(root, op, trees); err != nil {
 			return nil, err
 		}
 		target, err = fsroot.OpenInRoot(root, op.Target, unix.O_PATH, 0)
@@ -190,23 +201,6 @@ func prepareTarget(root string, op Op) (*os.File, error) {
 		return nil, fmt.Errorf("can't mount because %q is not a directory while %q is", op.Source, target.Name())
 	}
 	return target, nil
-}
-
-// NOTE: a missing target below /dev, /proc or /sys, named directly or
-// reached through a symlink in the image, is created in the host's own file
-// system, because the rootfs copies of those trees are binds of it (as in
-// rkt's fly). Apply keeps the mounts, not these files, inside the pod.
-func createTarget(root string, op Op) error {
-	var err error
-	if op.Create == CreateDir {
-		err = fsroot.MkdirAll(root, op.Target, 0o755)
-	} else {
-		err = fsroot.CreateFile(root, op.Target, 0o700)
-	}
-	if err != nil {
-		return fmt.Errorf("create mount target: %w", err)
-	}
-	return nil
 }
 
 // withTargetName replaces the /proc/self/fd target of a *MountError with

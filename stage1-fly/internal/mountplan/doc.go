@@ -32,4 +32,13 @@
 // own mount. Op.Within shows in the plan which earlier mount a target
 // lies in, as far as paths tell, but a symlink in the image can move a
 // target, so the decision is made on the live mount table.
+//
+// Unlike rkt's fly, Apply creates no missing mount target inside its binds
+// of the host's /dev, /proc and /sys, or inside the submounts they copied,
+// because such a file or directory would be created in the host's own tree
+// (on a cgroup file system, a new directory is a new cgroup). It checks the
+// mount of each directory it would create in (statx STATX_MNT_ID) and
+// fails with a message that names the target instead. An existing target
+// there, such as /dev/shm, is still mounted on. The DNS files are written
+// before any mount, so they land in the image's own directories.
 package mountplan
