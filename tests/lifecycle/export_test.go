@@ -178,6 +178,45 @@ func TestExportRunningPodFails(t *testing.T) {
 	e.checkHostIntact()
 }
 
+func TestExportAppOvermountedRoot(t *testing.T) {
+	scratch, inside := testns.Isolate(t)
+	if !inside {
+		return
+	}
+	e := newEnv(t, scratch)
+	const content = "written before the overmount\n"
+	script := "echo 'written before the overmount' > /newfile && mount -t tmpfs tmpfs /"
+
+	t.Run("overlay", func(t *testing.T) {
+		e.t = t
+		id := e.runToExit(script)
+		out := filepath.Join(scratch, "overlay.aci")
+		e.mustRkt("export", id, out)
+		// The view skips the tmpfs and shows the app's own files.
+		checkExportedRootfs(t, out, content)
+		e.checkTmpClean()
+	})
+	t.Run("copy", func(t *testing.T) {
+		e.t = t
+		id := e.runToExit(script, "--no-overlay")
+		out := filepath.Join(scratch, "copy.aci")
+		_, errOut, code := e.rkt("export", id, out)
+		if code != 254 {
+			t.Errorf("export exit status = %d, want 254", code)
+		}
+		if !strings.Contains(errOut, "is a mount point") {
+			t.Errorf("export stderr = %q, want it to name the mount point", errOut)
+		}
+		if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("rejected export left the output file: %v", err)
+		}
+		e.checkTmpClean()
+	})
+	e.t = t
+	e.mustRkt("gc", "--grace-period=0s")
+	e.checkHostIntact()
+}
+
 // unmountPodByHand removes every mount below dir as a reboot would, making
 // the mounts private first so that nothing propagates.
 func unmountPodByHand(t *testing.T, dir string) {

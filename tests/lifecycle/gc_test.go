@@ -144,6 +144,29 @@ func TestPreparedPodListStatusGC(t *testing.T) {
 	e.checkHostIntact()
 }
 
+func TestRmPreparedPod(t *testing.T) {
+	scratch, inside := testns.Isolate(t)
+	if !inside {
+		return
+	}
+	e := newEnv(t, scratch)
+	id := strings.TrimSpace(e.mustRkt("prepare", "--stage1-path="+e.stage1, e.busybox, "--exec", "/bin/true"))
+	out, errOut, code := e.rkt("rm", id)
+	if code != 0 {
+		t.Fatalf("rm of a prepared pod exited %d: %s", code, errOut)
+	}
+	if want := fmt.Sprintf("%q\n", id); out != want {
+		t.Errorf("rm stdout = %q, want %q", out, want)
+	}
+	if errOut != "" {
+		t.Errorf("rm stderr = %q, want nothing", errOut)
+	}
+	if _, _, code := e.rkt("status", id); code == 0 {
+		t.Error("status of the removed pod succeeded")
+	}
+	e.checkHostIntact()
+}
+
 // TestGCKilledDuringPrepare simulates a rkt killed with SIGKILL while it
 // held a pod in prepare/ with mounts below it: a tmpfs in place of the stage1
 // overlay and a bind of the host volume. The pod is left unlocked in

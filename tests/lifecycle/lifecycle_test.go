@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -200,13 +201,45 @@ func TestLifecycleUUIDErrors(t *testing.T) {
 	}
 }
 
-func TestLifecycleConcurrentRunAndGC(t *testing.T) {
+func TestLifecycleConcurrentRunGCAndList(t *testing.T) {
 	scratch, inside := testns.Isolate(t)
 	if !inside {
 		return
 	}
 	e := newEnv(t, scratch)
-	const runs = 6
+	const runs = 16
+
+	// rkt list runs in two loops beside the runs and gcs, in JSON and in
+	// table form. It meets pods that are being prepared or deleted and must
+	// list them with exit status 0.
+	stopList := make(chan struct{})
+	listCalls := make(chan int)
+	for _, args := range [][]string{{"list", "--format=json"}, {"list", "--full"}} {
+		go func() {
+			calls := 0
+			defer func() { listCalls <- calls }()
+			for {
+				select {
+				case <-stopList:
+					return
+				default:
+				}
+				calls++
+				out, errOut, code := e.rkt(args...)
+				if code != 0 {
+					t.Errorf("rkt %q during runs and gcs exited %d: %s", args, code, errOut)
+					continue
+				}
+				if args[1] == "--format=json" {
+					var pods []podJSON
+					if err := json.Unmarshal([]byte(out), &pods); err != nil {
+						t.Errorf("rkt %q printed invalid JSON %q: %v", args, out, err)
+					}
+				}
+			}
+		}()
+	}
+
 	var wg sync.WaitGroup
 	for i := 0; i < runs; i++ {
 		wg.Add(2)
@@ -225,6 +258,12 @@ func TestLifecycleConcurrentRunAndGC(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	close(stopList)
+	calls := <-listCalls + <-listCalls
+	t.Logf("rkt list ran %d times during the runs", calls)
+	if calls < runs {
+		t.Errorf("rkt list ran %d times during the runs, want at least %d", calls, runs)
+	}
 	time.Sleep(100 * time.Millisecond)
 
 	// Every pod is accounted for: each is exited or already deleted, and a

@@ -18,6 +18,7 @@ import (
 	"github.com/rktfly/rkt/common/abi"
 	"github.com/rktfly/rkt/common/lock"
 	"github.com/rktfly/rkt/common/mount"
+	"github.com/rktfly/rkt/common/mountinfo"
 	"github.com/rktfly/rkt/common/poddir"
 	"github.com/rktfly/rkt/internal/aciwriter"
 )
@@ -39,10 +40,12 @@ type ExportOptions struct {
 // gc, so the rootfs is never walked in place. ExportApp walks a read-only
 // view under $D/tmp that has no submounts instead. The view is a
 // non-recursive bind mount of the app rootfs. When an overlay-mode app
-// rootfs is no longer mounted (after a reboot), it is a read-only overlay of
-// the app's upper dir on the rendered image tree. The same view serves
-// overlay and copy mode, so a copy-mode pod is exported even while fly's
-// mounts remain, where rkt rejects it. The view is mounted in a private
+// rootfs is no longer mounted (after a reboot) or has another mount stacked
+// on it, it is a read-only overlay of the app's upper dir on the rendered
+// image tree. The same view serves overlay and copy mode, so a copy-mode pod
+// is exported even while fly's mounts remain, where rkt rejects it. But a
+// copy-mode app rootfs that is itself a mount point is rejected, because
+// that mount hides the app's files. The view is mounted in a private
 // mount namespace of one thread, so it never appears in the caller's mount
 // namespace, and it is unmounted before ExportApp returns.
 //
@@ -183,21 +186,42 @@ func (s viewSource) mount(target string) error {
 	return nil
 }
 
-// exportSource chooses how to view the app rootfs. A rootfs that is a
-// directory in the pod or a mounted overlay is bound. In overlay mode, an
-// unmounted rootfs is viewed as an overlay with the app's upper dir stacked
-// as a second lower layer on the rendered image tree. Mounted with lower
-// layers only, the overlay needs no work dir and cannot change the upper
-// dir. The whiteouts and opaque directories in the upper dir still hide the
-// files that the app deleted.
+// exportSource chooses how to view the app rootfs, so that the view shows
+// the app's files and never a file system that the app mounted over its own
+// root (for example a tmpfs mounted on "/").
+//
+// In copy mode the rootfs is a plain directory in the pod, on which fly
+// mounts nothing, so it is bound. A rootfs that is a mount point holds
+// something that the app mounted there, and the export is rejected.
+//
+// In overlay mode, a rootfs on which the pod's overlay is the only mount is
+// bound. An unmounted rootfs (after a reboot), or one that has a mount
+// stacked on the overlay, is viewed as an overlay with the app's upper dir
+// stacked as a second lower layer on the rendered image tree. Mounted with
+// lower layers only, the overlay needs no work dir and cannot change the
+// upper dir. The whiteouts and opaque directories in the upper dir still
+// hide the files that the app deleted.
+//
+// It must run in the private mount namespace in which the view is mounted,
+// because it reads that namespace's mount table.
 func (p *Pod) exportSource(podDir, app string) (viewSource, error) {
 	rootfs := poddir.AppRootfsPath(podDir, app)
-	overlay := fileExists(poddir.OverlayPreparedPath(podDir))
-	mounted, err := isMountPoint(rootfs)
-	if err != nil && !(overlay && errors.Is(err, unix.ENOENT)) {
+	if !fileExists(poddir.OverlayPreparedPath(podDir)) {
+		mounted, err := isMountPoint(rootfs)
+		if err != nil {
+			return viewSource{}, fmt.Errorf("app rootfs: %w", err)
+		}
+		if mounted {
+			return viewSource{}, fmt.Errorf("app rootfs %s is a mount point that hides the app's files, probably mounted by the app over its own root, so unmount it and export again", rootfs)
+		}
+		return viewSource{kind: "bind", rootfs: rootfs}, nil
+	}
+
+	onlyOverlay, err := isOnlyOverlayMount(rootfs)
+	if err != nil && !errors.Is(err, unix.ENOENT) {
 		return viewSource{}, fmt.Errorf("app rootfs: %w", err)
 	}
-	if !overlay || mounted {
+	if onlyOverlay {
 		return viewSource{kind: "bind", rootfs: rootfs}, nil
 	}
 
@@ -217,6 +241,51 @@ func (p *Pod) exportSource(podDir, app string) (viewSource, error) {
 		}
 	}
 	return viewSource{kind: "overlay", lowerdir: upper + ":" + lower}, nil
+}
+
+// isOnlyOverlayMount reports whether exactly one mount, an overlay, is mounted at
+// the directory path. It reads the mount table of the calling thread's
+// mount namespace, in which the mount IDs from statx are valid.
+func isOnlyOverlayMount(path string) (bool, error) {
+	var self, parent unix.Statx_t
+	flags := unix.AT_SYMLINK_NOFOLLOW | unix.AT_NO_AUTOMOUNT
+	if err := unix.Statx(unix.AT_FDCWD, path, flags, unix.STATX_MNT_ID|unix.STATX_TYPE, &self); err != nil {
+		return false, &os.PathError{Op: "statx", Path: path, Err: err}
+	}
+	if self.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return false, &os.PathError{Op: "export", Path: path, Err: unix.ENOTDIR}
+	}
+	if err := unix.Statx(unix.AT_FDCWD, filepath.Dir(path), flags, unix.STATX_MNT_ID, &parent); err != nil {
+		return false, &os.PathError{Op: "statx", Path: filepath.Dir(path), Err: err}
+	}
+	if self.Mask&parent.Mask&unix.STATX_MNT_ID == 0 {
+		// NOTE: kernels before 5.8 lack STATX_MNT_ID, so a stacked mount
+		// cannot be distinguished from the overlay. Reporting false makes
+		// the caller mount the overlay view of the upper dir and image tree.
+		return false, nil
+	}
+	if self.Mnt_id == parent.Mnt_id {
+		return false, nil
+	}
+
+	f, err := os.Open("/proc/thread-self/mountinfo")
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	mounts, err := mountinfo.Parse(f)
+	if err != nil {
+		return false, fmt.Errorf("parse /proc/thread-self/mountinfo: %w", err)
+	}
+	for _, m := range mounts {
+		if uint64(m.ID) != self.Mnt_id {
+			continue
+		}
+		// A mount stacked on the overlay has the overlay, not the mount
+		// of the parent directory, as its parent.
+		return uint64(m.Parent) == parent.Mnt_id && m.FSType == "overlay", nil
+	}
+	return false, fmt.Errorf("mount %d at %s is not in /proc/thread-self/mountinfo", self.Mnt_id, path)
 }
 
 // isMountPoint reports whether path is the root of a mount, by comparing its

@@ -389,7 +389,8 @@ func Remove(p *Pod, opts RemoveOptions) error {
 			return err
 		}
 	case abi.StatePrepared:
-		g.notices.Printf("moving expired prepared pod %q to garbage", p.UUID)
+		// rm removes a prepared pod on request, so gc's "moving expired
+		// prepared pod" notice would be false here.
 		if err := p.ToGarbage(); err != nil {
 			return err
 		}

@@ -157,6 +157,24 @@ func TestRemoveStates(t *testing.T) {
 	assertPodAt(t, data, running, poddir.StateDirRun)
 }
 
+func TestRemovePreparedPrintsNoNotice(t *testing.T) {
+	data := t.TempDir()
+	id := uuidN(4)
+	makePod(t, data, poddir.StateDirPrepared, id)
+	p, err := Get(data, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var notices bytes.Buffer
+	if err := Remove(p, RemoveOptions{Notices: log.New(&notices, "", 0)}); err != nil {
+		t.Fatalf("Remove of a prepared pod: %v", err)
+	}
+	assertPodAt(t, data, id, "")
+	if notices.Len() != 0 {
+		t.Errorf("notices = %q, want none", notices.String())
+	}
+}
+
 func TestRemoveWaitsForExit(t *testing.T) {
 	data := t.TempDir()
 	id := uuidN(1)

@@ -192,7 +192,3 @@ func ctime(path string) (time.Time, error) {
 	}
 	return time.Unix(st.Ctim.Unix()), nil
 }
-
-func lstat(path string) (os.FileInfo, error) {
-	return os.Lstat(path)
-}

@@ -350,3 +350,137 @@ func TestSummaryJSONNeedsCreationTime(t *testing.T) {
 		t.Error("JSON of a pod without pod-created succeeded")
 	}
 }
+
+func TestSummarizeDuringDeletion(t *testing.T) {
+	data := t.TempDir()
+	id := uuidN(9)
+	dir := makePod(t, data, poddir.StateDirExitedGarbage, id)
+	p, err := Get(data, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A deleting rm or gc holds the lock and removes files one by one.
+	holdLock(t, dir)
+	if err := os.RemoveAll(poddir.AppsInfoDir(dir)); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err := p.Summarize()
+	if err != nil {
+		t.Fatalf("Summarize of a pod being deleted: %v", err)
+	}
+	if len(s.Problems) != 0 {
+		t.Errorf("problems = %v, want none for a pod being deleted", s.Problems)
+	}
+	if s.Pod.State != abi.StateExitedDeleting {
+		t.Errorf("state = %q, want %q", s.Pod.State, abi.StateExitedDeleting)
+	}
+	if len(s.Apps) != 1 || s.Apps[0].ImageName != "--" {
+		t.Errorf("apps = %+v, want one app with image name --", s.Apps)
+	}
+}
+
+func TestSummarizeStablePodKeepsProblems(t *testing.T) {
+	data := t.TempDir()
+	id := uuidN(10)
+	dir := makePod(t, data, poddir.StateDirExitedGarbage, id)
+	if err := os.RemoveAll(poddir.AppsInfoDir(dir)); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Get(data, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := p.Summarize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Problems) != 1 {
+		t.Errorf("problems = %v, want the missing image manifest", s.Problems)
+	}
+	if s.Pod.State != abi.StateExitedGarbage {
+		t.Errorf("state = %q, want %q", s.Pod.State, abi.StateExitedGarbage)
+	}
+}
+
+func TestSummarizePreparingPod(t *testing.T) {
+	data := t.TempDir()
+	id := uuidN(11)
+	dir := makePod(t, data, poddir.StateDirPrepare, id)
+	// prepare writes pod-created last, while it holds the lock.
+	if err := os.Remove(poddir.PodCreatedPath(dir)); err != nil {
+		t.Fatal(err)
+	}
+	holdLock(t, dir)
+	p, err := Get(data, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	s, err := p.Summarize()
+	if err != nil {
+		t.Fatalf("Summarize of a preparing pod: %v", err)
+	}
+	if s.Pod.State != abi.StatePreparing {
+		t.Errorf("state = %q, want %q", s.Pod.State, abi.StatePreparing)
+	}
+	if !s.Pod.InTransition() {
+		t.Error("InTransition = false for a preparing pod")
+	}
+	if !s.CreatedAt.IsZero() {
+		t.Errorf("created = %v, want zero", s.CreatedAt)
+	}
+	if _, err := s.JSON(); err == nil {
+		t.Error("JSON of a pod without pod-created succeeded")
+	}
+}
+
+func TestSummarizeFollowsMovedPod(t *testing.T) {
+	data := t.TempDir()
+	id := uuidN(12)
+	makePod(t, data, poddir.StateDirRun, id)
+	if err := EnsureDirs(data); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Get(data, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// gc or rm marks the pod between the list and the read.
+	if err := os.Rename(p.Path(), poddir.PodDir(data, poddir.StateDirExitedGarbage, id)); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err := p.Summarize()
+	if err != nil {
+		t.Fatalf("Summarize of a moved pod: %v", err)
+	}
+	if s.Pod.State != abi.StateExitedGarbage {
+		t.Errorf("state = %q, want %q", s.Pod.State, abi.StateExitedGarbage)
+	}
+	if len(s.Problems) != 0 {
+		t.Errorf("problems = %v, want none", s.Problems)
+	}
+	if s.CreatedAt.IsZero() {
+		t.Error("created is zero, want the time of pod-created in the new directory")
+	}
+	if len(s.Apps) != 1 || s.Apps[0].ImageName != "example.com/web:1.2" {
+		t.Errorf("apps = %+v, want one app with image name example.com/web:1.2", s.Apps)
+	}
+}
+
+func TestSummarizeDeletedPod(t *testing.T) {
+	data := t.TempDir()
+	id := uuidN(13)
+	dir := makePod(t, data, poddir.StateDirExitedGarbage, id)
+	p, err := Get(data, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Summarize(); !errors.Is(err, ErrPodGone) {
+		t.Errorf("Summarize of a deleted pod: err = %v, want ErrPodGone", err)
+	}
+}

@@ -2,7 +2,6 @@ package podstate
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"time"
 
@@ -42,20 +41,74 @@ type AppSummary struct {
 	ExitCode *int
 }
 
+// maxSummarizeAttempts bounds how often Summarize reads a pod whose state
+// directory changed meanwhile. A pod moves at most four times, from embryo
+// through prepare, prepared and run to exited-garbage.
+const maxSummarizeAttempts = 5
+
 // Summarize reads the pod's manifest, app image manifests, times, pid,
-// exit statuses and networks. A pod whose directory vanished (deleted by a
-// concurrent gc) gives an error wrapping ErrPodGone.
+// exit statuses and networks. Another rkt process may write or delete the
+// pod's files meanwhile. So when a file is missing or unreadable, Summarize
+// derives the pod's state again and acts on the result:
+//   - a pod that vanished gives an error wrapping ErrPodGone;
+//   - a pod that moved to another state directory is read again there;
+//   - a pod in transition (see InTransition) gives the summary of what could
+//     be read, with no error and no Problems;
+//   - any other pod gives the read error, or the summary with its Problems.
+//
+// It updates p to the state it derived last.
 func (p *Pod) Summarize() (*Summary, error) {
-	s := &Summary{Pod: p}
-	var err error
+	for attempt := 1; ; attempt++ {
+		s, complete, err := p.summarizeOnce()
+		if err == nil && complete {
+			return s, nil
+		}
+		stateDir := p.StateDir
+		if refreshErr := p.Refresh(); refreshErr != nil {
+			if errors.Is(refreshErr, ErrPodGone) || err == nil {
+				return nil, refreshErr
+			}
+			return nil, err
+		}
+		if p.StateDir != stateDir && attempt < maxSummarizeAttempts {
+			continue
+		}
+		if p.InTransition() {
+			s.Problems = nil
+			return s, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+}
+
+// InTransition reports whether the pod's state, when it was derived, lasts
+// only while another rkt process writes or deletes the pod's files. These
+// states are embryo, preparing, deleting and exited deleting, and the files of
+// such a pod may be missing or half-written.
+func (p *Pod) InTransition() bool {
+	switch p.State {
+	case abi.StateEmbryo, abi.StatePreparing, abi.StateDeleting, abi.StateExitedDeleting:
+		return true
+	}
+	return false
+}
+
+// summarizeOnce reads the summary from the pod's current directory. complete
+// is false when the pod manifest or pod-created is missing or when s has
+// Problems. On an error, s holds what was read before it.
+func (p *Pod) summarizeOnce() (s *Summary, complete bool, err error) {
+	s = &Summary{Pod: p}
 	if s.CreatedAt, err = p.CreatedAt(); err != nil {
-		return nil, p.goneOr(err)
+		return s, false, err
 	}
 	if s.StartedAt, err = p.StartedAt(); err != nil {
-		return nil, p.goneOr(err)
+		return s, false, err
 	}
 	if s.GCMarkedAt, err = p.GCMarkedAt(); err != nil {
-		return nil, p.goneOr(err)
+		return s, false, err
 	}
 	s.Pid, s.HasPid = p.Pid()
 	if s.Networks, err = p.Networks(); err != nil {
@@ -64,15 +117,12 @@ func (p *Pod) Summarize() (*Summary, error) {
 
 	manifest, err := p.Manifest()
 	if errors.Is(err, fs.ErrNotExist) {
-		// Embryo and preparing pods have no manifest yet. A pod that was
-		// deleted meanwhile has no directory either.
-		if goneErr := p.goneOr(err); errors.Is(goneErr, ErrPodGone) {
-			return nil, goneErr
-		}
-		return s, nil
+		// Embryo and preparing pods have no manifest yet, and a pod that
+		// was moved or deleted meanwhile has none at this path.
+		return s, false, nil
 	}
 	if err != nil {
-		return nil, err
+		return s, false, err
 	}
 	s.Manifest = manifest
 
@@ -92,16 +142,7 @@ func (p *Pod) Summarize() (*Summary, error) {
 		}
 		s.Apps = append(s.Apps, app)
 	}
-	return s, nil
-}
-
-// goneOr returns an error wrapping ErrPodGone if the pod directory no longer
-// exists, and err otherwise.
-func (p *Pod) goneOr(err error) error {
-	if _, statErr := lstat(p.Path()); errors.Is(statErr, fs.ErrNotExist) {
-		return fmt.Errorf("pod %q was not present: %w", p.UUID, ErrPodGone)
-	}
-	return err
+	return s, len(s.Problems) == 0 && !s.CreatedAt.IsZero(), nil
 }
 
 func imageNameWithVersion(im *schema.ImageManifest) string {
