@@ -171,12 +171,16 @@ func formatNetworks(networks []podstate.NetInfo) string {
 }
 
 // writePodsJSON prints the pods as a JSON array. Pods that cannot be
-// converted are left out and returned as problems.
+// converted are left out and returned as problems, unless they are in
+// transition, because a pod that is being prepared has no pod-created yet.
 func writePodsJSON(summaries []*podstate.Summary, format string) ([]error, error) {
 	out := []*podstate.PodJSON{}
 	var problems []error
 	for _, s := range summaries {
 		pod, err := s.JSON()
+		if err != nil && s.Pod.InTransition() {
+			continue
+		}
 		if err != nil {
 			problems = append(problems, err)
 			continue

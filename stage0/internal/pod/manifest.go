@@ -3,7 +3,6 @@ package pod
 import (
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -76,8 +75,24 @@ type ManifestConfig struct {
 	UserLabels      types.UserLabels
 }
 
-// envNamePattern is the appc rule for environment variable names.
-var envNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z_0-9.-]*$`)
+// validEnvName reports whether name follows the appc rule for environment
+// variable names, [A-Za-z_][A-Za-z_0-9.-]*. A hand-written check replaces a
+// package-level regexp, whose compilation would run at every rkt start.
+func validEnvName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '_', 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '.' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // GenerateManifest builds the pod manifest that run and prepare write to
 // $P/pod. Image mount points are not turned into mounts: the stage1 matches
@@ -246,7 +261,7 @@ func applyEnvironment(env *types.Environment, appEnv types.Environment, cfg Mani
 	}
 	for _, kv := range cfg.InheritEnv {
 		name, value, ok := strings.Cut(kv, "=")
-		if !ok || !envNamePattern.MatchString(name) {
+		if !ok || !validEnvName(name) {
 			continue
 		}
 		if _, set := env.Get(name); set {

@@ -6,18 +6,41 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 )
 
-var (
-	keyPattern    = regexp.MustCompile(`^sha512-[0-9a-f]{64}$`)
-	treeIDPattern = regexp.MustCompile(`^deps-sha512-[0-9a-f]{64}$`)
-)
+// isStoreKey reports whether s is a full store key: "sha512-" followed by 64
+// lower-case hex digits. It is a plain function rather than a package-level
+// regexp, whose compilation would run at every rkt start.
+func isStoreKey(s string) bool {
+	digits, ok := strings.CutPrefix(s, "sha512-")
+	return ok && isLowerHex64(digits)
+}
+
+// isTreeID reports whether s is a rendered tree ID: "deps-" and a full store
+// key.
+func isTreeID(s string) bool {
+	key, ok := strings.CutPrefix(s, "deps-")
+	return ok && isStoreKey(key)
+}
+
+func isLowerHex64(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 func validTreeID(treeID string) error {
-	if !treeIDPattern.MatchString(treeID) {
+	if !isTreeID(treeID) {
 		return fmt.Errorf("invalid tree ID %q: expected \"deps-sha512-\" followed by 64 hex digits", treeID)
 	}
 	return nil
@@ -28,7 +51,7 @@ func validTreeID(treeID string) error {
 // with RemoveTree.
 func (s *Store) RemoveImage(key string) error {
 	key = normalizeKey(key)
-	if !keyPattern.MatchString(key) {
+	if !isStoreKey(key) {
 		return fmt.Errorf("remove image %q: expected a full store key", key)
 	}
 	lock, err := s.lock(key)
@@ -140,7 +163,7 @@ func (s *Store) Trees() ([]string, error) {
 	}
 	var ids []string
 	for _, entry := range entries {
-		if treeIDPattern.MatchString(entry.Name()) && s.treeComplete(entry.Name()) {
+		if isTreeID(entry.Name()) && s.treeComplete(entry.Name()) {
 			ids = append(ids, entry.Name())
 		}
 	}
@@ -177,7 +200,7 @@ func (s *Store) Sweep() error {
 		if listed[key] {
 			continue
 		}
-		if !keyPattern.MatchString(key) {
+		if !isStoreKey(key) {
 			s.log.Printf("sweep store: leaving unknown entry image/%s alone", key)
 			continue
 		}
