@@ -146,16 +146,13 @@ func (f *Fetcher) downloadStreaming(ctx context.Context, rr remoteRequest, cache
 	if resp.status != http.StatusOK {
 		return "", fmt.Errorf("fetch %s: unexpected HTTP status %d", rr.url, resp.status)
 	}
-	before, err := f.Store.ImageKeys()
-	if err != nil {
-		return "", err
-	}
 	body := f.progressReader(resp.body, rr.url, resp.size)
-	key, err := f.Store.Import(body, store.ImportOptions{Latest: rr.latest, RemoteURL: rr.url, ETag: resp.etag, MaxAge: resp.maxAge})
+	imported, err := f.Store.ImportAndReport(body, store.ImportOptions{Latest: rr.latest, RemoteURL: rr.url, ETag: resp.etag, MaxAge: resp.maxAge})
 	body.Close()
 	if err != nil {
 		return "", fmt.Errorf("import image from %s: %w", rr.url, err)
 	}
+	key := imported.Key
 	if rr.check != nil {
 		m, err := f.Store.ImageManifest(key)
 		if err != nil {
@@ -164,7 +161,7 @@ func (f *Fetcher) downloadStreaming(ctx context.Context, rr remoteRequest, cache
 		if err := rr.check(m); err != nil {
 			// The image is whole and valid, but it is not what was
 			// requested. It is removed only if this call added it.
-			f.removeNewImage(key, before)
+			f.removeNewImage(imported)
 			return "", err
 		}
 	}

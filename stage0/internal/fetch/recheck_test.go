@@ -174,6 +174,50 @@ func serveTwoNames(t *testing.T, srv *testServer, images map[string][]byte, cc s
 	})
 }
 
+func TestFailedCheckRemovesNewImage(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		inUse    bool
+		wantKept bool
+	}{
+		{name: "unused", inUse: false, wantKept: false},
+		{name: "used by a pod", inUse: true, wantKept: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			aci := buildACI(t, testImage{name: "example.com/hello"})
+			path := filepath.Join(dir, "hello.aci")
+			if err := os.WriteFile(path, aci, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path+".asc", []byte("junk"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			f := newTestFetcher(t, nil)
+			f.Verifier = &testVerifier{}
+			var checkedKeys []string
+			f.ImageInUse = func(key string) (bool, error) {
+				checkedKeys = append(checkedKeys, key)
+				return tc.inUse, nil
+			}
+
+			if _, err := fetchFileCounted(t, f, path, ""); err == nil {
+				t.Fatal("fetch with a junk signature succeeded")
+			}
+			if len(checkedKeys) != 1 {
+				t.Errorf("ImageInUse called %d times, want 1", len(checkedKeys))
+			}
+			images, err := f.Store.Images()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stillStored := len(images) == 1; stillStored != tc.wantKept {
+				t.Errorf("store holds %d images after the failed check, want kept = %v", len(images), tc.wantKept)
+			}
+		})
+	}
+}
+
 func TestNameCheckOnCachedImage(t *testing.T) {
 	for _, tc := range []struct {
 		name     string

@@ -146,23 +146,19 @@ func (f *Fetcher) fetchFile(ctx context.Context, req Request) (string, error) {
 	// The identity is taken before the import, so a file changed during the
 	// import gets a new identity and is checked again next time.
 	imageFile := store.FileIdentity(abs, &st)
-	before, err := f.Store.ImageKeys()
-	if err != nil {
-		return "", err
-	}
-	key, err := f.Store.ImportFile(abs, store.ImportOptions{})
+	imported, err := f.Store.ImportFileAndReport(abs, store.ImportOptions{})
 	if err != nil {
 		return "", err
 	}
 	if f.Insecure.Image {
-		return key, nil
+		return imported.Key, nil
 	}
 
-	if err := f.checkStoredSignature(key, abs, imageFile, req.Signature); err != nil {
-		f.removeNewImage(key, before)
+	if err := f.checkStoredSignature(imported.Key, abs, imageFile, req.Signature); err != nil {
+		f.removeNewImage(imported)
 		return "", err
 	}
-	return key, nil
+	return imported.Key, nil
 }
 
 // fileTypeOf names the file type of st for error messages.
@@ -184,17 +180,18 @@ func fileTypeOf(st *unix.Stat_t) fs.FileMode {
 	return fs.ModeIrregular
 }
 
-// removeNewImage removes image key after a failed check when the store did
-// not hold it before this call (before is the set of keys read then) and no
-// pod uses it. A removal failure is logged, because the check already failed.
+// removeNewImage removes the image of a failed check when the import that
+// returned imported added it to the store and no pod uses it. A removal
+// failure is logged, because the check already failed.
 //
-// NOTE: an image that another process imported between the listing and the
-// import counts as new, and is removed unless ImageInUse reports a pod. It
-// only has to be fetched again.
-func (f *Fetcher) removeNewImage(key string, before map[string]bool) {
-	if before[key] {
+// NOTE: another process that fetches the same image after this import added
+// it gets its key, and the image is removed under it unless ImageInUse
+// reports a pod. It only has to be fetched again.
+func (f *Fetcher) removeNewImage(imported store.ImportResult) {
+	if !imported.Created {
 		return
 	}
+	key := imported.Key
 	if f.ImageInUse != nil {
 		inUse, err := f.ImageInUse(key)
 		if err != nil {

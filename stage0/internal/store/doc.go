@@ -32,6 +32,7 @@
 //
 // A crash between moving an image into place and recording it leaves an
 // unrecorded image directory. The next import of the same key replaces it,
-// and Sweep, which image gc calls, removes all of them. Open removes only
-// stale staging directories under tmp/.
+// and Sweep, which image gc calls, removes all of them. Every import that
+// reads an image first removes the stale staging directories under tmp/,
+// which a killed import, render or removal leaves.
 package store

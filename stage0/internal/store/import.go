@@ -24,6 +24,15 @@ type ImportOptions struct {
 	MaxAge    time.Duration
 }
 
+// ImportResult is the outcome of an import.
+type ImportResult struct {
+	// Key is the image's store key.
+	Key string
+	// Created is true when this call added the image to the store, and false
+	// when the store held it already.
+	Created bool
+}
+
 // openACIFile opens an ACI file for ImportFile. Tests replace it to count reads.
 var openACIFile = openNonblocking
 
@@ -38,45 +47,55 @@ func openNonblocking(path string) (*os.File, error) {
 // device, inode, size, mtime and ctime are unchanged since an earlier import
 // is not read again.
 func (s *Store) ImportFile(path string, opts ImportOptions) (string, error) {
+	result, err := s.ImportFileAndReport(path, opts)
+	return result.Key, err
+}
+
+// ImportFileAndReport is ImportFile that also reports whether this call added
+// the image to the store. An unchanged file found in the stat cache was
+// imported before, so it reports Created false without a read of the index
+// beyond the stat cache lookup.
+func (s *Store) ImportFileAndReport(path string, opts ImportOptions) (ImportResult, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return "", fmt.Errorf("import %q: %w", path, err)
+		return ImportResult{}, fmt.Errorf("import %q: %w", path, err)
 	}
 
 	var st unix.Stat_t
 	if err := unix.Stat(abs, &st); err != nil {
-		return "", importFileError(path, &os.PathError{Op: "stat", Path: abs, Err: err})
+		return ImportResult{}, importFileError(path, &os.PathError{Op: "stat", Path: abs, Err: err})
 	}
 	// Opening a FIFO would block until a writer appears.
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return "", notRegularError(path)
+		return ImportResult{}, notRegularError(path)
 	}
 	if key, ok := s.cachedFileKey(abs, &st); ok {
 		if _, err := s.RenderTree(key); err != nil {
-			return "", fmt.Errorf("import %q: %w", path, err)
+			return ImportResult{}, fmt.Errorf("import %q: %w", path, err)
 		}
 		if err := s.updateRemote(key, opts); err != nil {
-			return "", fmt.Errorf("import %q: %w", path, err)
+			return ImportResult{}, fmt.Errorf("import %q: %w", path, err)
 		}
-		return key, nil
+		return ImportResult{Key: key}, nil
 	}
 
 	f, err := openACIFile(abs)
 	if err != nil {
-		return "", importFileError(path, err)
+		return ImportResult{}, importFileError(path, err)
 	}
 	defer f.Close()
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
-		return "", importFileError(path, &os.PathError{Op: "stat", Path: abs, Err: err})
+		return ImportResult{}, importFileError(path, &os.PathError{Op: "stat", Path: abs, Err: err})
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return "", notRegularError(path)
+		return ImportResult{}, notRegularError(path)
 	}
 
-	key, err := s.Import(f, opts)
+	result, err := s.ImportAndReport(f, opts)
 	if err != nil {
-		return "", fmt.Errorf("import %q: %w", path, err)
+		return ImportResult{}, fmt.Errorf("import %q: %w", path, err)
 	}
+	key := result.Key
 
 	// Record the file only if it did not change while it was read.
 	var after unix.Stat_t
@@ -86,9 +105,9 @@ func (s *Store) ImportFile(path string, opts ImportOptions) (string, error) {
 		}
 	}
 	if _, err := s.RenderTree(key); err != nil {
-		return "", fmt.Errorf("import %q: %w", path, err)
+		return ImportResult{}, fmt.Errorf("import %q: %w", path, err)
 	}
-	return key, nil
+	return result, nil
 }
 
 func notRegularError(path string) error {
@@ -160,37 +179,47 @@ func (s *Store) recordFile(path string, rec *fileRecord) error {
 // blob, then moves the image into place and records it. On any error nothing
 // of the image is left in the store.
 func (s *Store) Import(r io.Reader, opts ImportOptions) (string, error) {
+	result, err := s.ImportAndReport(r, opts)
+	return result.Key, err
+}
+
+// ImportAndReport is Import that also reports whether this call added the
+// image to the store. Before it stages the image, it removes the staging
+// directories of imports, renders and removals that died, by the rule of
+// Sweep.
+func (s *Store) ImportAndReport(r io.Reader, opts ImportOptions) (ImportResult, error) {
+	s.removeStaleStaging()
 	staging, err := s.newStaging("import-")
 	if err != nil {
-		return "", err
+		return ImportResult{}, err
 	}
 	defer staging.discard(s.log)
 
 	result, err := s.extractWithBlob(r, staging.path)
 	if err != nil {
-		return "", err
+		return ImportResult{}, err
 	}
 	key := result.Key()
 
 	lock, err := s.lock(key)
 	if err != nil {
-		return "", fmt.Errorf("lock image %s: %w", key, err)
+		return ImportResult{}, fmt.Errorf("lock image %s: %w", key, err)
 	}
 	defer lock.unlock()
 
 	if _, err := s.getImage(key); err == nil {
 		s.log.Printf("image %s is already in the store", key)
-		return key, s.updateRemote(key, opts)
+		return ImportResult{Key: key}, s.updateRemote(key, opts)
 	}
 
 	// An image directory without an index entry is left from a process that
 	// died between the rename and the index update. Holding the key lock,
 	// it can be replaced.
 	if err := s.removeDir(s.imageDir(key)); err != nil {
-		return "", fmt.Errorf("remove incomplete image %s: %w", key, err)
+		return ImportResult{}, fmt.Errorf("remove incomplete image %s: %w", key, err)
 	}
 	if err := os.Rename(staging.path, s.imageDir(key)); err != nil {
-		return "", fmt.Errorf("move image %s into place: %w", key, err)
+		return ImportResult{}, fmt.Errorf("move image %s into place: %w", key, err)
 	}
 
 	now := time.Now()
@@ -214,10 +243,10 @@ func (s *Store) Import(r io.Reader, opts ImportOptions) (string, error) {
 		if rmErr := s.removeDir(s.imageDir(key)); rmErr != nil {
 			s.log.Printf("remove unrecorded image %s: %v", key, rmErr)
 		}
-		return "", fmt.Errorf("record image %s: %w", key, err)
+		return ImportResult{}, fmt.Errorf("record image %s: %w", key, err)
 	}
 	s.log.Printf("imported image %s (%s, %d bytes uncompressed)", key, rec.Name, result.Size)
-	return key, nil
+	return ImportResult{Key: key, Created: true}, nil
 }
 
 // updateRemote records download details for an image that was already stored.
@@ -244,7 +273,8 @@ func (s *Store) updateRemote(key string, opts ImportOptions) error {
 }
 
 // removeDir removes dir by first renaming it into tmp/, so that a crash in
-// the middle leaves only a stale entry of tmp/ that a later Open removes.
+// the middle leaves only a stale entry of tmp/ that a later import or Sweep
+// removes.
 func (s *Store) removeDir(dir string) error {
 	trash, err := os.MkdirTemp(s.tmpDir(), "remove-")
 	if err != nil {

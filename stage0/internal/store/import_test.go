@@ -314,9 +314,12 @@ func TestImportConcurrentSameFile(t *testing.T) {
 	}
 }
 
-func TestOpenRemovesStaleStaging(t *testing.T) {
-	s, _ := openTestStore(t)
-	stale := filepath.Join(s.Dir(), "tmp", "import-dead")
+// makeStaleStaging creates tmp/import-dead as a killed import leaves it,
+// older than the grace period, and a locked staging directory of the same
+// age. It returns both paths and drops the lock when the test ends.
+func makeStaleStaging(t *testing.T, s *Store) (stale, locked string) {
+	t.Helper()
+	stale = filepath.Join(s.Dir(), "tmp", "import-dead")
 	if err := os.MkdirAll(filepath.Join(stale, "rootfs"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -328,19 +331,74 @@ func TestOpenRemovesStaleStaging(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer live.discard(s.log)
+	t.Cleanup(func() { live.discard(s.log) })
 	if err := os.Chtimes(live.path, old, old); err != nil {
 		t.Fatal(err)
 	}
+	return stale, live.path
+}
 
-	if _, err := Open(s.Dir(), Options{}); err != nil {
+func TestImportRemovesStaleStaging(t *testing.T) {
+	s, _ := openTestStore(t)
+	stale, locked := makeStaleStaging(t, s)
+
+	if _, err := s.Import(bytes.NewReader(buildTar(t, simpleACI("example.com/app", nil, ""))), ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("stale staging directory still exists: %v", err)
+		t.Errorf("stale staging directory after an import: %v, want it removed", err)
 	}
-	if _, err := os.Stat(live.path); err != nil {
-		t.Errorf("locked staging directory was removed: %v", err)
+	if _, err := os.Stat(locked); err != nil {
+		t.Errorf("locked staging directory after an import: %v, want it kept", err)
+	}
+}
+
+func TestWarmPathKeepsStaleStaging(t *testing.T) {
+	s, base := openTestStore(t)
+	path := writeFile(t, base, "app.aci", buildTar(t, simpleACI("example.com/app", nil, "")))
+	if _, err := s.ImportFile(path, ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	stale, _ := makeStaleStaging(t, s)
+
+	// Neither Open nor an import served from the stat cache scans tmp/.
+	reopened, err := Open(s.Dir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reopened.ImportFile(path, ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); err != nil {
+		t.Errorf("stale staging directory after Open and a cached import: %v, want it kept until the next real import", err)
+	}
+}
+
+func TestImportReportsCreated(t *testing.T) {
+	s, base := openTestStore(t)
+	tarBytes := buildTar(t, simpleACI("example.com/app", nil, ""))
+	path := writeFile(t, base, "app.aci", tarBytes)
+
+	first, err := s.ImportFileAndReport(path, ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !first.Created {
+		t.Errorf("first import of %s: Created = false, want true", first.Key)
+	}
+	cached, err := s.ImportFileAndReport(path, ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cached.Created || cached.Key != first.Key {
+		t.Errorf("import of the unchanged file = %+v, want key %s and Created false", cached, first.Key)
+	}
+	again, err := s.ImportAndReport(bytes.NewReader(tarBytes), ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Created || again.Key != first.Key {
+		t.Errorf("import of the stored image from a reader = %+v, want key %s and Created false", again, first.Key)
 	}
 }
 

@@ -174,8 +174,9 @@ func (s *Store) Trees() ([]string, error) {
 // image into place and recording it leaves an image directory that the index
 // does not list. A crash during an import, render or removal leaves an
 // unlocked staging directory under tmp/, which is removed once it is older
-// than stagingGracePeriod. Image gc calls Sweep. Open does not, so that a
-// warm run costs no directory scan.
+// than stagingGracePeriod. Image gc calls Sweep. Every import that reads an
+// image also removes such staging directories, but Open and the stat cache
+// hit of ImportFile do not, so that a warm run costs no directory scan.
 func (s *Store) Sweep() error {
 	s.removeStaleStaging()
 

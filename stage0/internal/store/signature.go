@@ -122,19 +122,3 @@ func (s *Store) ImportTime(key string) (time.Time, error) {
 	}
 	return rec.ImportTime, nil
 }
-
-// ImageKeys returns the set of stored image keys. It reads only the index
-// keys, not the image records.
-func (s *Store) ImageKeys() (map[string]bool, error) {
-	keys := map[string]bool{}
-	err := s.view(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketImages).ForEach(func(k, _ []byte) error {
-			keys[string(k)] = true
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list stored images: %w", err)
-	}
-	return keys, nil
-}

@@ -54,8 +54,9 @@ type Store struct {
 	records map[string]imageRecord
 }
 
-// Open opens the store in dir ($D/cas), creating it if needed, and removes
-// staging directories left behind by processes that died.
+// Open opens the store in dir ($D/cas), creating it if needed. It scans
+// nothing: the staging directories of processes that died are removed by the
+// next import that reads an image, or by Sweep.
 func Open(dir string, opts Options) (*Store, error) {
 	logger := opts.Log
 	if logger == nil {
@@ -72,7 +73,6 @@ func Open(dir string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("open store %q: %w", dir, err)
 		}
 	}
-	s.removeStaleStaging()
 	return s, nil
 }
 
@@ -228,14 +228,16 @@ func (s *Store) newStaging(prefix string) (*stagingDir, error) {
 // discard removes the staging directory if it still exists and drops its lock.
 func (d *stagingDir) discard(logger *log.Logger) {
 	if err := os.RemoveAll(d.path); err != nil {
-		// The staging directory is unlocked below, so a later Open removes it.
+		// The staging directory is unlocked below, so a later import or
+		// Sweep removes it.
 		logger.Printf("remove staging directory: %v", err)
 	}
 	d.f.Close()
 }
 
 // removeStaleStaging removes the entries of tmp/ that no live process has
-// locked. Errors are logged: a leftover is retried on the next Open.
+// locked, once they are older than stagingGracePeriod. Errors are logged,
+// because the next import or Sweep retries a leftover.
 func (s *Store) removeStaleStaging() {
 	entries, err := os.ReadDir(s.tmpDir())
 	if err != nil {

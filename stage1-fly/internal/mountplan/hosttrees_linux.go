@@ -17,10 +17,24 @@ import (
 // and /sys into the rootfs, together with the submounts that each recursive
 // bind copied, such as /dev/shm. A file created in one of them is created
 // in the host's own tree, so Apply creates no mount target there.
+//
+// add records each bind's own mount from a statx of its target, and
+// recordSubmounts then finds the submounts of all of them in one read of
+// mountinfo, which Apply makes once after the last system bind.
 type hostTrees struct {
+	// rootMountID is the mount that contains the rootfs directory. No bind
+	// of the host's trees is that mount, so a lookup there needs no
+	// mountinfo.
+	rootMountID int
 	// hostDir maps a mount id to "/dev", "/proc" or "/sys", the host
 	// directory whose bind the mount belongs to.
 	hostDir map[int]string
+	// unwalked lists the binds whose submounts are not yet in hostDir.
+	unwalked []int
+}
+
+func newHostTrees(rootMountID int) *hostTrees {
+	return &hostTrees{rootMountID: rootMountID, hostDir: make(map[int]string)}
 }
 
 // isSystemBind reports whether op is one of the binds of the host's /dev,
@@ -32,9 +46,20 @@ func isSystemBind(op Op) bool {
 	return op.Source == "/dev" || op.Source == "/proc" || op.Source == "/sys"
 }
 
-// add records the system bind that op has just made inside root and the
-// submounts it copied. Mounts made later below it, such as a volume at
-// /dev/shm, are not recorded.
+// lastSystemBind returns the index in ops of the last system bind, or -1
+// when there is none.
+func lastSystemBind(ops []Op) int {
+	last := -1
+	for i, op := range ops {
+		if isSystemBind(op) {
+			last = i
+		}
+	}
+	return last
+}
+
+// add records the mount of the system bind that op has just made inside
+// root. Its submounts are recorded by the next recordSubmounts.
 func (h *hostTrees) add(root string, op Op) error {
 	target, err := fsroot.OpenInRoot(root, op.Target, unix.O_PATH, 0)
 	if err != nil {
@@ -45,25 +70,38 @@ func (h *hostTrees) add(root string, op Op) error {
 	if err != nil {
 		return fmt.Errorf("bind of %s at %s: %w", op.Source, target.Name(), err)
 	}
+	if _, seen := h.hostDir[id]; !seen {
+		h.hostDir[id] = op.Source
+	}
+	h.unwalked = append(h.unwalked, id)
+	return nil
+}
+
+// recordSubmounts reads mountinfo once and records every mount below the
+// binds that add recorded since the last call, such as the /dev/shm that
+// the bind of /dev copied. Each submount gets the host directory of the
+// bind it lies in. A mount made later below a bind, such as a volume at
+// /dev/shm, is not recorded, because Apply calls this right after the last
+// system bind.
+func (h *hostTrees) recordSubmounts() error {
+	if len(h.unwalked) == 0 {
+		return nil
+	}
 	mounts, err := mountinfo.ReadSelf()
 	if err != nil {
 		return err
 	}
-
-	if h.hostDir == nil {
-		h.hostDir = make(map[int]string)
-	}
-	h.hostDir[id] = op.Source
-	// Parents come before children in mountinfo, but a walk from the new
-	// bind down the parent links needs no order.
-	queue := []int{id}
+	// Parents come before children in mountinfo, but a walk from the binds
+	// down the parent links needs no order.
+	queue := h.unwalked
+	h.unwalked = nil
 	for len(queue) > 0 {
 		parent := queue[0]
 		queue = queue[1:]
 		for _, m := range mounts {
 			if m.Parent == parent && m.ID != parent {
 				if _, seen := h.hostDir[m.ID]; !seen {
-					h.hostDir[m.ID] = op.Source
+					h.hostDir[m.ID] = h.hostDir[parent]
 					queue = append(queue, m.ID)
 				}
 			}
@@ -73,10 +111,21 @@ func (h *hostTrees) add(root string, op Op) error {
 }
 
 // lookup returns the host directory whose bind contains dir, or false when
-// dir lies in none of them.
+// dir lies in none of them. A directory outside the rootfs's mount that is
+// looked up between two system binds costs a read of mountinfo, so that
+// the submounts of the binds made so far are known.
 func (h *hostTrees) lookup(dir *os.File) (string, bool, error) {
 	id, err := mountID(dir)
 	if err != nil {
+		return "", false, err
+	}
+	if id == h.rootMountID {
+		return "", false, nil
+	}
+	if hostDir, ok := h.hostDir[id]; ok {
+		return hostDir, true, nil
+	}
+	if err := h.recordSubmounts(); err != nil {
 		return "", false, err
 	}
 	hostDir, ok := h.hostDir[id]
