@@ -58,10 +58,13 @@ func (e *MountError) Unwrap() error {
 	return e.Err
 }
 
-var mountFlagNames = []struct {
-	flag uintptr
+// namedFlag is one bit of a flags argument with its name in the C headers.
+type namedFlag[T uintptr | int] struct {
+	flag T
 	name string
-}{
+}
+
+var mountFlagNames = []namedFlag[uintptr]{
 	{flag: unix.MS_RDONLY, name: "MS_RDONLY"},
 	{flag: unix.MS_NOSUID, name: "MS_NOSUID"},
 	{flag: unix.MS_NODEV, name: "MS_NODEV"},
@@ -91,36 +94,27 @@ var mountFlagNames = []struct {
 // FlagString prints mount(2) flags by name, joined with "|", such as
 // "MS_BIND|MS_REC". Bits without a name are printed in hex; zero is "0".
 func FlagString(flags uintptr) string {
-	var names []string
-	rest := flags
-	for _, f := range mountFlagNames {
-		if rest&f.flag != 0 {
-			names = append(names, f.name)
-			rest &^= f.flag
-		}
-	}
-	if rest != 0 {
-		names = append(names, fmt.Sprintf("%#x", rest))
-	}
-	if len(names) == 0 {
-		return "0"
-	}
-	return strings.Join(names, "|")
+	return joinFlagNames(flags, mountFlagNames)
+}
+
+var unmountFlagNames = []namedFlag[int]{
+	{flag: unix.MNT_FORCE, name: "MNT_FORCE"},
+	{flag: unix.MNT_DETACH, name: "MNT_DETACH"},
+	{flag: unix.MNT_EXPIRE, name: "MNT_EXPIRE"},
+	{flag: unix.UMOUNT_NOFOLLOW, name: "UMOUNT_NOFOLLOW"},
 }
 
 // UnmountFlagString prints umount2(2) flags by name, such as "MNT_DETACH".
 func UnmountFlagString(flags int) string {
+	return joinFlagNames(flags, unmountFlagNames)
+}
+
+// joinFlagNames names each set bit of flags found in known, in the order of
+// known, and prints the remaining bits in hex. It returns "0" for no bits.
+func joinFlagNames[T uintptr | int](flags T, known []namedFlag[T]) string {
 	var names []string
 	rest := flags
-	for _, f := range []struct {
-		flag int
-		name string
-	}{
-		{flag: unix.MNT_FORCE, name: "MNT_FORCE"},
-		{flag: unix.MNT_DETACH, name: "MNT_DETACH"},
-		{flag: unix.MNT_EXPIRE, name: "MNT_EXPIRE"},
-		{flag: unix.UMOUNT_NOFOLLOW, name: "UMOUNT_NOFOLLOW"},
-	} {
+	for _, f := range known {
 		if rest&f.flag != 0 {
 			names = append(names, f.name)
 			rest &^= f.flag

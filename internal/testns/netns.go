@@ -2,6 +2,7 @@ package testns
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -115,6 +116,16 @@ func setupNet(t *testing.T) {
 	}
 	if err := loopbackUp(); err != nil {
 		t.Fatal(err)
+	}
+	// Nothing but loopback may be reachable from the test.
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, iface := range ifaces {
+		if iface.Name != "lo" {
+			t.Fatalf("network namespace has interface %q besides lo", iface.Name)
+		}
 	}
 
 	var b strings.Builder

@@ -39,6 +39,21 @@ func imageLogger() *log.Logger {
 	return log.New(os.Stderr, "image: ", 0)
 }
 
+// openStoredImage opens the image store and resolves arg, an image argument
+// of the image subcommands, to its store key. The caller closes the store.
+func openStoredImage(cmd *cobra.Command, arg string) (*store.Store, string, error) {
+	st, _, err := openImageStore(cmd)
+	if err != nil {
+		return nil, "", err
+	}
+	key, err := resolveStoredImage(st, arg)
+	if err != nil {
+		st.Close()
+		return nil, "", err
+	}
+	return st, key, nil
+}
+
 // resolveStoredImage returns the store key of an image argument of the image
 // subcommands: an image ID (a unique prefix of at least "sha512-" and two hex
 // digits) or a name "name[:version][,label=value…]" matched in the store.

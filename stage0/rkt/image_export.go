@@ -42,15 +42,11 @@ func init() {
 }
 
 func runImageExport(cmd *cobra.Command, args []string) error {
-	st, _, err := openImageStore(cmd)
+	st, key, err := openStoredImage(cmd, args[0])
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	key, err := resolveStoredImage(st, args[0])
-	if err != nil {
-		return err
-	}
 	if err := exportImage(st, key, args[1], imageExportOverwrite); err != nil {
 		return fmt.Errorf("export image %s: %w", key, err)
 	}
@@ -117,15 +113,11 @@ func exportImage(st *store.Store, key, out string, overwrite bool) error {
 }
 
 func runImageExtract(cmd *cobra.Command, args []string) error {
-	st, _, err := openImageStore(cmd)
+	st, key, err := openStoredImage(cmd, args[0])
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	key, err := resolveStoredImage(st, args[0])
-	if err != nil {
-		return err
-	}
 	out := args[1]
 	staging, err := prepareOutputDir(out, imageExtractOverwrite)
 	if err != nil {

@@ -37,15 +37,11 @@ func init() {
 }
 
 func runImageRender(cmd *cobra.Command, args []string) error {
-	st, _, err := openImageStore(cmd)
+	st, key, err := openStoredImage(cmd, args[0])
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	key, err := resolveStoredImage(st, args[0])
-	if err != nil {
-		return err
-	}
 	treeID, err := st.RenderTree(key)
 	if err != nil {
 		return fmt.Errorf("render image %s: %w", key, err)
@@ -83,15 +79,11 @@ func runImageRender(cmd *cobra.Command, args []string) error {
 }
 
 func runImageCatManifest(cmd *cobra.Command, args []string) error {
-	st, _, err := openImageStore(cmd)
+	st, key, err := openStoredImage(cmd, args[0])
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	key, err := resolveStoredImage(st, args[0])
-	if err != nil {
-		return err
-	}
 	m, err := st.ImageManifest(key)
 	if err != nil {
 		return err

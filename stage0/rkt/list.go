@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"os"
 	"strings"
@@ -17,7 +18,7 @@ import (
 )
 
 // podTimeLayout is the layout of every absolute time that rkt list and
-// rkt status print (abi.md 3.2).
+// rkt status print: the layout of time.Time.String cut to milliseconds.
 const podTimeLayout = "2006-01-02 15:04:05.999 -0700 MST"
 
 // Values of --format.
@@ -244,6 +245,25 @@ func podUUIDArgs(args []string, uuidFile string) ([]string, error) {
 		return nil, &exitCodeError{code: exitFailure, err: errors.New("missing pod UUID"), usage: true}
 	}
 	return args, nil
+}
+
+// actOnPods looks up each UUID prefix in the data directory dir and calls act
+// on the pod found. It logs each failed lookup and each error of act to
+// notices, goes on with the next prefix, and reports whether any failed.
+func actOnPods(dir string, prefixes []string, notices *log.Logger, act func(*podstate.Pod) error) (failed bool) {
+	for _, prefix := range prefixes {
+		p, err := podstate.GetByPrefix(dir, prefix)
+		if err != nil {
+			notices.Printf("cannot get pod: %v", err)
+			failed = true
+			continue
+		}
+		if err := act(p); err != nil {
+			notices.Print(err)
+			failed = true
+		}
+	}
+	return failed
 }
 
 // onePodUUIDArg is podUUIDArgs for commands that take a single pod.

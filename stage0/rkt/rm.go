@@ -44,15 +44,8 @@ func runRm(cmd *cobra.Command, args []string) error {
 	}
 	notices := warnLogger(cmd)
 
-	failed := false
-	for _, prefix := range prefixes {
-		p, err := podstate.GetByPrefix(dir, prefix)
-		if err != nil {
-			notices.Printf("cannot get pod: %v", err)
-			failed = true
-			continue
-		}
-		err = podstate.Remove(p, podstate.RemoveOptions{
+	failed := actOnPods(dir, prefixes, notices, func(p *podstate.Pod) error {
+		err := podstate.Remove(p, podstate.RemoveOptions{
 			RunningWait: rmRunningWait,
 			LocalConfig: globalFlags.localConfig,
 			Debug:       globalFlags.debug,
@@ -61,12 +54,11 @@ func runRm(cmd *cobra.Command, args []string) error {
 			Stderr:      os.Stderr,
 		})
 		if err != nil {
-			notices.Print(err)
-			failed = true
-			continue
+			return err
 		}
 		stdout.Printf("%q", p.UUID)
-	}
+		return nil
+	})
 	if failed {
 		notices.Print("failed to remove one or more pods")
 		return &exitCodeError{code: exitFailure}

@@ -142,7 +142,9 @@ func waitPod(p *podstate.Pod, flag *waitFlag, done func(*podstate.Pod) bool) err
 	return nil
 }
 
-// printStatus prints the key=value lines of abi.md 3.10.
+// printStatus prints the key=value lines of rkt status in rkt's order. Which
+// keys appear depends on the pod's state, and the app exit codes come last,
+// sorted by app name.
 func printStatus(s *podstate.Summary) {
 	state := s.Pod.State
 	stdout.Printf("state=%s", state)

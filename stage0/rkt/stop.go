@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -38,35 +39,25 @@ func runStop(cmd *cobra.Command, args []string) error {
 	}
 	notices := warnLogger(cmd)
 
-	failed := false
-	for _, prefix := range prefixes {
-		p, err := podstate.GetByPrefix(dir, prefix)
-		if err != nil {
-			notices.Printf("cannot get pod: %v", err)
-			failed = true
-			continue
-		}
+	failed := actOnPods(dir, prefixes, notices, func(p *podstate.Pod) error {
 		if p.AfterRun() {
 			stdout.Printf("pod %q is already stopped", p.UUID)
-			continue
+			return nil
 		}
 		if !p.Running() {
-			notices.Printf("pod %q is not running", p.UUID)
-			failed = true
-			continue
+			return fmt.Errorf("pod %q is not running", p.UUID)
 		}
-		err = p.Stop(podstate.StopOptions{Force: flagStopForce, Stdout: os.Stdout, Stderr: os.Stderr})
+		err := p.Stop(podstate.StopOptions{Force: flagStopForce, Stdout: os.Stdout, Stderr: os.Stderr})
 		if errors.Is(err, podstate.ErrWrongState) {
 			stdout.Printf("pod %q is already stopped", p.UUID)
-			continue
+			return nil
 		}
 		if err != nil {
-			notices.Print(err)
-			failed = true
-			continue
+			return err
 		}
 		stdout.Printf("%q", p.UUID)
-	}
+		return nil
+	})
 	if failed {
 		return &exitCodeError{code: exitFailure}
 	}

@@ -12,7 +12,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"io"
 	"log"
 	"math/big"
@@ -29,6 +28,7 @@ import (
 
 	"github.com/rktfly/rkt/internal/testbuild"
 	"github.com/rktfly/rkt/internal/testns"
+	"github.com/rktfly/rkt/internal/testrkt"
 )
 
 // testHosts are mapped to 127.0.0.1 inside the test's network namespace.
@@ -148,20 +148,8 @@ func (e *env) command(args ...string) *exec.Cmd {
 // run runs rkt with args and returns its output and exit code.
 func (e *env) run(args ...string) result {
 	e.t.Helper()
-	cmd := e.command(args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout = &stdout
-	cmd.Stderr = &stderr
-	err := cmd.Run()
-	code := 0
-	var exitErr *exec.ExitError
-	switch {
-	case errors.As(err, &exitErr):
-		code = exitErr.ExitCode()
-	case err != nil:
-		e.t.Fatalf("run rkt %v: %v", args, err)
-	}
-	return result{stdout: stdout.String(), stderr: stderr.String(), code: code}
+	res := testrkt.Run(e.t, e.command(args...))
+	return result{stdout: res.Stdout, stderr: res.Stderr, code: res.Code}
 }
 
 // mustRun runs rkt and fails the test unless it exits 0.

@@ -1,7 +1,6 @@
 package functional
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/rktfly/rkt/internal/testbuild"
 	"github.com/rktfly/rkt/internal/testns"
+	"github.com/rktfly/rkt/internal/testrkt"
 )
 
 // rktEnv is one test's rkt: the binary, a scratch data directory and a
@@ -73,19 +73,8 @@ func (e *rktEnv) run(args ...string) result {
 
 func (e *rktEnv) runCmd(cmd *exec.Cmd) result {
 	e.t.Helper()
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout = &stdout
-	cmd.Stderr = &stderr
-	err := cmd.Run()
-	res := result{stdout: stdout.String(), stderr: stderr.String()}
-	var exitErr *exec.ExitError
-	switch {
-	case errors.As(err, &exitErr):
-		res.code = exitErr.ExitCode()
-	case err != nil:
-		e.t.Fatalf("start rkt: %v", err)
-	}
-	return res
+	res := testrkt.Run(e.t, cmd)
+	return result{stdout: res.Stdout, stderr: res.Stderr, code: res.Code}
 }
 
 // mustRun runs rkt and fails the test unless it exits 0.

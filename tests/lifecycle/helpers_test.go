@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rktfly/rkt/internal/testbuild"
+	"github.com/rktfly/rkt/internal/testrkt"
 )
 
 // env is one isolated rkt setup: a data dir, a local config dir and a host
@@ -58,17 +59,8 @@ func (e *env) command(args ...string) *exec.Cmd {
 // rkt runs rkt to completion and returns stdout, stderr and the exit status.
 func (e *env) rkt(args ...string) (string, string, int) {
 	e.t.Helper()
-	cmd := e.command(args...)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	code := 0
-	if exitErr, ok := err.(*exec.ExitError); ok {
-		code = exitErr.ExitCode()
-	} else if err != nil {
-		e.t.Fatalf("run rkt %q: %v", args, err)
-	}
-	return out.String(), errOut.String(), code
+	res := testrkt.Run(e.t, e.command(args...))
+	return res.Stdout, res.Stderr, res.Code
 }
 
 // mustRkt runs rkt and fails the test unless it exits 0.

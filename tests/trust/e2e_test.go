@@ -168,13 +168,12 @@ func newRktRunner(t *testing.T, scratch, name, certFile string) *rktRunner {
 // key comes from `rkt trust --prefix`, and the stage1 is discovered,
 // verified and fetched by `rkt run --stage1-name`.
 func TestSignedStage1Discovery(t *testing.T) {
-	scratch, inside := testns.Isolate(t)
+	scratch, inside := testns.IsolateNet(t, "coreos.com", "example.com")
 	if !inside {
 		return
 	}
 	stage1ACI := testbuild.Stage1ACI(t)
 	exampleACI := testbuild.Image(t, "example")
-	enterPrivateNetwork(t, scratch, "coreos.com", "example.com")
 	ca := newTestCA(t, scratch, "coreos.com", "example.com")
 
 	// Sign the stage1 with a throwaway key, as a release would.

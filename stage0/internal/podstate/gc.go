@@ -130,65 +130,72 @@ func (g *collector) list(stateDir string) ([]*Pod, error) {
 	})
 }
 
-func (g *collector) markExited() error {
-	pods, err := g.list(poddir.StateDirRun)
+// eachPod calls act on each pod in stateDir and joins act's errors. what
+// names the pass in the error of a failed listing.
+func (g *collector) eachPod(stateDir, what string, act func(*Pod) error) error {
+	pods, err := g.list(stateDir)
 	if err != nil {
-		return fmt.Errorf("mark exited pods: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	var errs []error
 	for _, p := range pods {
-		if p.State != abi.StateExited {
-			continue
-		}
-		g.notices.Printf("moving pod %q to garbage", p.UUID)
-		if err := p.ToExitedGarbage(); err != nil && !errors.Is(err, ErrPodGone) {
+		if err := act(p); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func (g *collector) markAborted() error {
-	pods, err := g.list(poddir.StateDirPrepare)
-	if err != nil {
-		return fmt.Errorf("mark aborted prepares: %w", err)
+// ignoreGone drops ErrPodGone, which a move returns when another process
+// moved or deleted the pod first.
+func ignoreGone(err error) error {
+	if errors.Is(err, ErrPodGone) {
+		return nil
 	}
-	var errs []error
-	for _, p := range pods {
+	return err
+}
+
+// expired reports whether the pod directory's ctime, the time of its last
+// rename, is older than ExpirePrepared. A zero ctime is never expired.
+func (g *collector) expired(p *Pod) (bool, error) {
+	changed, err := ctime(p.Path())
+	if err != nil {
+		return false, err
+	}
+	return !changed.IsZero() && g.now().After(changed.Add(g.opts.ExpirePrepared)), nil
+}
+
+func (g *collector) markExited() error {
+	return g.eachPod(poddir.StateDirRun, "mark exited pods", func(p *Pod) error {
+		if p.State != abi.StateExited {
+			return nil
+		}
+		g.notices.Printf("moving pod %q to garbage", p.UUID)
+		return ignoreGone(p.ToExitedGarbage())
+	})
+}
+
+func (g *collector) markAborted() error {
+	return g.eachPod(poddir.StateDirPrepare, "mark aborted prepares", func(p *Pod) error {
 		if p.State != abi.StateAbortedPrepare {
-			continue
+			return nil
 		}
 		g.notices.Printf("moving failed prepare %q to garbage", p.UUID)
-		if err := p.ToGarbage(); err != nil && !errors.Is(err, ErrPodGone) {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+		return ignoreGone(p.ToGarbage())
+	})
 }
 
 // expirePrepared moves prepared pods whose directory ctime (the time of the
 // rename into prepared/) is older than ExpirePrepared.
 func (g *collector) expirePrepared() error {
-	pods, err := g.list(poddir.StateDirPrepared)
-	if err != nil {
-		return fmt.Errorf("expire prepared pods: %w", err)
-	}
-	var errs []error
-	for _, p := range pods {
-		changed, err := ctime(p.Path())
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if changed.IsZero() || !g.now().After(changed.Add(g.opts.ExpirePrepared)) {
-			continue
+	return g.eachPod(poddir.StateDirPrepared, "expire prepared pods", func(p *Pod) error {
+		expired, err := g.expired(p)
+		if err != nil || !expired {
+			return err
 		}
 		g.notices.Printf("moving expired prepared pod %q to garbage", p.UUID)
-		if err := p.ToGarbage(); err != nil && !errors.Is(err, ErrPodGone) {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+		return ignoreGone(p.ToGarbage())
+	})
 }
 
 // expireEmbryos moves embryo pods older than ExpirePrepared that no process
@@ -197,25 +204,13 @@ func (g *collector) expirePrepared() error {
 // the rename, so a creator that opened the embryo just now blocks on its own
 // lock and then fails its rename, instead of working on a moved directory.
 func (g *collector) expireEmbryos() error {
-	pods, err := g.list(poddir.StateDirEmbryo)
-	if err != nil {
-		return fmt.Errorf("expire embryo pods: %w", err)
-	}
-	var errs []error
-	for _, p := range pods {
-		changed, err := ctime(p.Path())
-		if err != nil {
-			errs = append(errs, err)
-			continue
+	return g.eachPod(poddir.StateDirEmbryo, "expire embryo pods", func(p *Pod) error {
+		expired, err := g.expired(p)
+		if err != nil || !expired {
+			return err
 		}
-		if changed.IsZero() || !g.now().After(changed.Add(g.opts.ExpirePrepared)) {
-			continue
-		}
-		if err := g.moveEmbryo(p); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+		return g.moveEmbryo(p)
+	})
 }
 
 func (g *collector) moveEmbryo(p *Pod) error {
@@ -232,10 +227,7 @@ func (g *collector) moveEmbryo(p *Pod) error {
 		return err
 	}
 	g.notices.Printf("moving stale embryo pod %q to garbage", p.UUID)
-	if err := p.ToGarbage(); err != nil && !errors.Is(err, ErrPodGone) {
-		return err
-	}
-	return nil
+	return ignoreGone(p.ToGarbage())
 }
 
 func (g *collector) sweepExitedGarbage() error {
