@@ -18,7 +18,7 @@ import (
 	"github.com/rktfly/rkt/common/poddir"
 )
 
-// Kind is what a mount operation does.
+// Kind is the effect of a mount operation.
 type Kind int
 
 const (
@@ -48,7 +48,8 @@ func (k Kind) String() string {
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
 
-// Create is what Apply creates at a missing target before mounting on it.
+// Create is the type of file that Apply creates at a missing target before
+// mounting on it.
 type Create int
 
 const (
@@ -85,8 +86,8 @@ type Op struct {
 	// nosuid, nodev, noexec and atime flags that the mount already has.
 	Flags uintptr
 	Data  string
-	// Create says what to make at Target when it does not exist, and what
-	// type an existing Target must have.
+	// Create is the type of file to make at Target when it does not exist,
+	// and the type an existing Target must have.
 	Create Create
 	// Volume names the pod volume this operation serves, for messages.
 	Volume string
@@ -141,7 +142,7 @@ type EmptyVolume struct {
 	GID  int
 }
 
-// FileKind is what a file operation does.
+// FileKind is the effect of a file operation.
 type FileKind int
 
 const (
@@ -193,7 +194,7 @@ func (p Plan) Log(logger *log.Logger) {
 	}
 }
 
-// Input is what Compute reads.
+// Input is the data from which Compute builds a plan.
 type Input struct {
 	// PodDir is the absolute pod directory ($P).
 	PodDir string
@@ -214,8 +215,8 @@ type Input struct {
 	Log *log.Logger
 }
 
-// DefaultHosts is what hosts mode "default" writes when the image has no
-// /etc/hosts (the same bytes as rkt's fly).
+// DefaultHosts is the /etc/hosts content that hosts mode "default" writes
+// when the image has none (the same bytes as rkt's fly).
 const DefaultHosts = "127.0.0.1 localhost localdomain\n"
 
 // Compute returns the plan for in. It fails on a manifest that fly cannot
