@@ -85,9 +85,23 @@ func init() {
 	_ = pf.MarkHidden("memprofile")
 
 	cmdRkt.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		// A flagValueError names the flag and the value, so it replaces
+		// pflag's `invalid argument "VALUE" for "--FLAG" flag: ...` wrapper.
+		var valueErr *flagValueError
+		if errors.As(err, &valueErr) {
+			err = valueErr
+		}
 		return fmt.Errorf("%w (see %q)", err, cmd.CommandPath()+" --help")
 	})
 }
+
+// flagValueError is an invalid flag value whose message names the flag and
+// the value.
+type flagValueError struct {
+	msg string
+}
+
+func (e *flagValueError) Error() string { return e.msg }
 
 func main() {
 	os.Exit(runMain())

@@ -87,7 +87,13 @@ func checkPodManifestConflicts(f *podFlags, al *appList, policy string) error {
 // volumeList is the repeatable --volume flag.
 type volumeList []types.Volume
 
+// Set parses one --volume value. It does not check that a host source
+// exists, because the source may be created between prepare and
+// run-prepared. The stage1 rejects a missing source when it mounts it.
 func (l *volumeList) Set(s string) error {
+	if err := checkVolumeOptionValues(s); err != nil {
+		return err
+	}
 	v, err := types.VolumeFromString(s)
 	if err != nil {
 		return err
@@ -105,6 +111,27 @@ func (l *volumeList) String() string {
 }
 
 func (l *volumeList) Type() string { return "volume" }
+
+// checkVolumeOptionValues checks the boolean and integer options of a
+// --volume value before appc's parser does, because its errors show only the
+// strconv message, such as `strconv.ParseBool: parsing "yes": invalid syntax`.
+func checkVolumeOptionValues(s string) error {
+	name, options, _ := strings.Cut(s, ",")
+	for _, option := range strings.Split(options, ",") {
+		key, value, _ := strings.Cut(option, "=")
+		switch key {
+		case "readOnly", "recursive":
+			if _, err := strconv.ParseBool(value); err != nil {
+				return &flagValueError{msg: fmt.Sprintf("--volume %s: invalid %s value %q: use true or false", name, key, value)}
+			}
+		case "uid", "gid":
+			if _, err := strconv.Atoi(value); err != nil {
+				return &flagValueError{msg: fmt.Sprintf("--volume %s: invalid %s value %q: use a decimal number", name, key, value)}
+			}
+		}
+	}
+	return nil
+}
 
 // portList is the repeatable --port flag.
 type portList []types.ExposedPort

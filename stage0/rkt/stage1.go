@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -104,7 +105,7 @@ func (s *stage1Selector) selectStage1(f stage1Flags) (string, error) {
 	case "stage1-url":
 		key, err = s.fromURL(ctx, fetcher, f.value)
 	case "stage1-from-dir":
-		key, err = s.fromPath(ctx, fetcher, filepath.Join(s.imagesDir(), f.value))
+		key, err = s.fromImagesDir(ctx, fetcher, f.value)
 	case "stage1-name":
 		key, err = fetcher.FetchStage1Name(ctx, f.value)
 	case "stage1-hash":
@@ -139,6 +140,31 @@ func (s *stage1Selector) fromPath(ctx context.Context, fetcher *fetch.Fetcher, p
 		return "", err
 	}
 	return fetcher.FetchStage1Location(ctx, abs, trusted(abs))
+}
+
+// fromImagesDir fetches the image file name from the stage1 images directory.
+func (s *stage1Selector) fromImagesDir(ctx context.Context, fetcher *fetch.Fetcher, name string) (string, error) {
+	dir := s.imagesDir()
+	if err := checkInImagesDir(dir, name, s.cfg.Paths.Stage1Images != ""); err != nil {
+		return "", err
+	}
+	return s.fromPath(ctx, fetcher, filepath.Join(dir, name))
+}
+
+// checkInImagesDir checks that the file name exists in the stage1 images
+// directory. Its error names the directory, the origin of that setting and
+// the fix. The fetcher reports every other error when it opens the file.
+func checkInImagesDir(dir, name string, configured bool) error {
+	_, err := os.Stat(filepath.Join(dir, name))
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	origin := "the build default"
+	if configured {
+		origin = `set by "stage1-images" in a paths.d file`
+	}
+	return fmt.Errorf(`not found in the stage1 images directory %s (%s): `+
+		`set "stage1-images" in a paths.d file under --local-config or --system-config, or use --stage1-path`, dir, origin)
 }
 
 // fromURL fetches a file, http or https URL. A file URL is trusted like the

@@ -178,6 +178,8 @@ func TestRunRejectsBeforePodExists(t *testing.T) {
 		{name: "environment newline", args: []string{busybox, "--environment=Y=a\nb"}, want: `environment variable "Y": value contains a newline or NUL`},
 		{name: "set-env-file NUL", args: []string{"--set-env-file=" + envFile, busybox}, want: `line 2: environment variable "BAD": value contains a newline or NUL`},
 		{name: "no os and arch labels", args: []string{noLabelsImage}, want: `image "` + noLabelsImage + `": missing "os" and "arch" labels`},
+		{name: "volume readOnly yes", args: []string{"--volume=v,kind=host,source=/tmp,readOnly=yes", busybox}, want: `run: --volume v: invalid readOnly value "yes": use true or false (see "rkt run --help")`},
+		{name: "volume recursive yes", args: []string{"--volume=v,kind=host,source=/tmp,recursive=yes", busybox}, want: `run: --volume v: invalid recursive value "yes": use true or false (see "rkt run --help")`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -227,5 +229,77 @@ func TestRunCredentialErrorsNameValue(t *testing.T) {
 				t.Errorf("stderr %q does not contain %q", res.stderr, tc.want)
 			}
 		})
+	}
+}
+
+func TestStage1FromDirMissingNamesFix(t *testing.T) {
+	e := newRktEnv(t)
+	if e == nil {
+		return
+	}
+	busybox := testbuild.Image(t, "busybox")
+	systemConfig := filepath.Join(e.scratch, "system-config")
+	if err := os.MkdirAll(systemConfig, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	imagesDir := filepath.Join(e.scratch, "stage1-images")
+	fix := `: set "stage1-images" in a paths.d file under --local-config or --system-config, or use --stage1-path`
+
+	t.Run("build default", func(t *testing.T) {
+		res := e.run("run", "--system-config="+systemConfig, "--stage1-from-dir=no-such-stage1.aci", busybox, "--exec=/bin/true")
+		if res.code != 254 {
+			t.Errorf("exit status = %d, want 254", res.code)
+		}
+		if !strings.Contains(res.stderr, "(the build default)"+fix) {
+			t.Errorf("stderr %q does not name the build default and the fix", res.stderr)
+		}
+		_, rest, found := strings.Cut(res.stderr, "not found in the stage1 images directory ")
+		dir, _, _ := strings.Cut(rest, " (the build default)")
+		if !found || dir == "" {
+			t.Fatalf("stderr %q does not name the stage1 images directory", res.stderr)
+		}
+		if n := strings.Count(res.stderr, dir); n != 1 {
+			t.Errorf("stderr names the directory %s %d times, want once:\n%s", dir, n, res.stderr)
+		}
+	})
+
+	t.Run("configured", func(t *testing.T) {
+		writeFile(t, filepath.Join(e.localConfig, "paths.d", "paths.json"),
+			`{"rktKind":"paths","rktVersion":"v1","stage1-images":"`+imagesDir+`"}`)
+		res := e.run("run", "--system-config="+systemConfig, "--stage1-from-dir=no-such-stage1.aci", busybox, "--exec=/bin/true")
+		if res.code != 254 {
+			t.Errorf("exit status = %d, want 254", res.code)
+		}
+		want := `run: stage1 image from --stage1-from-dir "no-such-stage1.aci": not found in the stage1 images directory ` +
+			imagesDir + ` (set by "stage1-images" in a paths.d file)` + fix
+		if got := stderrLines(res.stderr); len(got) != 1 || got[0] != want {
+			t.Errorf("stderr = %q, want the one line %q", got, want)
+		}
+	})
+}
+
+// TestPrepareAcceptsMissingVolumeSource checks that stage0 leaves the check
+// of a host volume's source to the stage1, so that the source can be
+// created between prepare and run-prepared.
+func TestPrepareAcceptsMissingVolumeSource(t *testing.T) {
+	e := newRktEnv(t)
+	if e == nil {
+		return
+	}
+	source := filepath.Join(e.scratch, "created-later")
+	res := e.mustRun("prepare", "--volume=v,kind=host,source="+source, "--mount=volume=v,target=/mnt",
+		testbuild.Image(t, "busybox"), "--exec=/bin/cat", "--", "/mnt/marker")
+	uuid := strings.TrimSpace(res.stdout)
+	if len(uuid) != 36 {
+		t.Fatalf("prepare printed %q, want a UUID", res.stdout)
+	}
+
+	writeFile(t, filepath.Join(source, "marker"), "created after prepare\n")
+	run := e.run("run-prepared", uuid)
+	if run.code != 0 {
+		t.Fatalf("run-prepared exit status = %d, want 0; stderr: %s", run.code, run.stderr)
+	}
+	if run.stdout != "created after prepare\n" {
+		t.Errorf("app output = %q, want the marker written after prepare", run.stdout)
 	}
 }
