@@ -82,19 +82,19 @@ func TestRunFailures(t *testing.T) {
 		{
 			name:      "missing volume source",
 			configure: func(c *podConfig, scratch string) { mountVolume(c, volumeDir(scratch)+"/missing", "/data") },
-			wantError: "/volume/missing: no such file or directory",
+			wantError: `/volume/missing" does not exist: create it on the host or correct --volume data,source=`,
 		},
 		{
 			name:      "directory source on file target",
 			configure: func(c *podConfig, scratch string) { mountVolume(c, volumeDir(scratch), "/etc/passwd") },
-			wantError: "is a directory while",
+			wantError: `/volume" is a directory while "/etc/passwd" in the app is not (volume "data"); mount volume "data" on a directory target or change its source`,
 		},
 		{
 			name: "file source on directory target",
 			configure: func(c *podConfig, scratch string) {
 				mountVolume(c, filepath.Join(scratch, "file"), "/etc")
 			},
-			wantError: "is not a directory while",
+			wantError: `/file" is not a directory while "/etc" in the app is (volume "data"); mount volume "data" on a file target or change its source`,
 		},
 		{
 			name: "unknown user",
@@ -113,6 +113,24 @@ func TestRunFailures(t *testing.T) {
 			},
 			opts:      runOptions{flags: []string{"--dns-conf-mode=resolv=stage0,hosts=default"}},
 			wantError: "can't copy /etc/resolv.conf",
+		},
+		{
+			name: "resolv copy through etc symlink into sys",
+			setup: func(t *testing.T, p *pod) {
+				mustWrite(t, poddir.Stage0ResolvConfPath(p.dir), "nameserver 192.0.2.10\n")
+				replaceWithSymlink(t, p.rootfs+"/etc", "/sys/fs/cgroup")
+			},
+			opts:      runOptions{flags: []string{"--dns-conf-mode=resolv=stage0,hosts=default"}},
+			wantError: `can't copy /etc/resolv.conf: it resolves to "/sys/fs/cgroup/resolv.conf", which lies in /sys, where the pod gets the host's /sys; change the image symlink or choose --dns=host or --dns=none`,
+		},
+		{
+			name: "two mounts at one path",
+			configure: func(c *podConfig, scratch string) {
+				mountVolume(c, volumeDir(scratch), "/data")
+				c.Pod.Volumes = append(c.Pod.Volumes, hostVolume("other", volumeDir(scratch), nil, nil))
+				c.Pod.Apps[0].Mounts = append(c.Pod.Apps[0].Mounts, mountOf("other", "/data/"))
+			},
+			wantError: `volumes "data" and "other" are both mounted at "/data": mount only one volume there`,
 		},
 	}
 	scratch, inside := testns.Isolate(t)

@@ -92,7 +92,7 @@ func TestHostTreesNoCreate(t *testing.T) {
 			name:      "etc symlink into sys",
 			prepare:   symlink("/etc", "/sys/fs/cgroup"),
 			flags:     []string{"--dns-conf-mode=resolv=host,hosts=default"},
-			wantError: `run: can't create "/etc/resolv.conf" for the bind of "/etc/resolv.conf": it resolves to "/sys/fs/cgroup/resolv.conf", which lies in the host's /sys bound into the pod; create it in the image or choose another target`,
+			wantError: `run: can't create "/etc/resolv.conf" for the bind of "/etc/resolv.conf": it resolves to "/sys/fs/cgroup/resolv.conf", which lies in the host's /sys bound into the pod; change the image symlink`,
 		},
 		{
 			name:      "tmp symlink into dev",
@@ -107,7 +107,7 @@ func TestHostTreesNoCreate(t *testing.T) {
 		{
 			name:      "volume dir in dev",
 			configure: volumeAt("/dev/newvol/sub"),
-			wantError: `run: can't create "/dev/newvol/sub" for volume "data": it lies in the host's /dev bound into the pod`,
+			wantError: `run: can't create "/dev/newvol/sub" for volume "data": it lies in the host's /dev bound into the pod; choose a target that exists on the host or lies outside /dev, /proc and /sys`,
 		},
 		{
 			name:      "volume file in dev",
@@ -133,7 +133,7 @@ func TestHostTreesNoCreate(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			wantError: `run: can't create "/data/sub" for volume "data": it resolves to "/dev/newdata/sub", which lies in the host's /dev bound into the pod`,
+			wantError: `run: can't create "/data/sub" for volume "data": it resolves to "/dev/newdata/sub", which lies in the host's /dev bound into the pod; choose a target that exists on the host or lies outside /dev, /proc and /sys, or change the image symlink`,
 		},
 		{
 			// The DNS files are written before the system binds, into the

@@ -26,6 +26,9 @@ type stayCase struct {
 	// wantHostMounts are the mount points of the app's own mounts that must
 	// reach the host, because the stage1 made no mount into their tree.
 	wantHostMounts []string
+	// wantHostMountsIn returns more such mount points, below the host
+	// directories that configure made, so it is called after configure.
+	wantHostMountsIn func() []string
 	// check checks the pod and the run's output.
 	check func(t *testing.T, p *pod, res result)
 }
@@ -142,7 +145,11 @@ func runStaysInPod(t *testing.T, tc stayCase) {
 			t.Errorf("app mount %s: %s", m.Path, m.Error)
 		}
 	}
-	compareHostMounts(t, before, mountsOutside(t, p.dir), tc.wantHostMounts)
+	want := tc.wantHostMounts
+	if tc.wantHostMountsIn != nil {
+		want = append(want, tc.wantHostMountsIn()...)
+	}
+	compareHostMounts(t, before, mountsOutside(t, p.dir), want)
 	if tc.check != nil {
 		tc.check(t, p, res)
 	}
@@ -287,32 +294,97 @@ func TestStaysInPodProcSymlinkToDev(t *testing.T) {
 	})
 }
 
-func TestStaysInPodNestedVolumeInMountPoint(t *testing.T) {
-	var outer, inner string
+// TestPropagationNestedVolumeReachesHost is a kubelet's setup: a shared,
+// recursive /var/lib/kubelet volume with a volume nested at
+// /var/lib/kubelet/plugins. The outer copy stays shared, so the nested
+// bind and the tmpfs that the app mounts later in the outer volume (a pod
+// secret) both appear on the host below the outer source.
+func TestPropagationNestedVolumeReachesHost(t *testing.T) {
+	var outer, plugins string
 	runStaysInPod(t, stayCase{
 		configure: func(t *testing.T, dir string) func(c *podConfig) {
+			outer = filepath.Join(dir, "var-lib-kubelet")
+			mountTmpfs(t, outer)
+			makePrivate(t, outer)
+			plugins = filepath.Join(dir, "plugins")
+			mustMkdir(t, plugins)
+			return func(c *podConfig) {
+				c.app().Exec = types.Exec{"/inspect", "-mount-tmpfs", "/var/lib/kubelet/pods/p1/secret", "-write", "/var/lib/kubelet/pods/p1/secret/token=s", "-write", "/var/lib/kubelet/plugins/f=plugin"}
+				c.Pod.Apps[0].Mounts = []schema.Mount{mountOf("kubelet", "/var/lib/kubelet"), mountOf("plugins", "/var/lib/kubelet/plugins")}
+				c.Pod.Volumes = []types.Volume{hostVolume("kubelet", outer, nil, boolPtr(true)), hostVolume("plugins", plugins, nil, nil)}
+			}
+		},
+		flags: []string{"--debug"},
+		wantHostMountsIn: func() []string {
+			return []string{filepath.Join(outer, "plugins"), filepath.Join(outer, "pods/p1/secret")}
+		},
+		check: func(t *testing.T, p *pod, res result) {
+			for _, w := range res.report(t).Writes {
+				if w.Error != "" {
+					t.Errorf("write %s: %s", w.Path, w.Error)
+				}
+			}
+			if got := readFile(t, outer+"/pods/p1/secret/token"); got != "s" {
+				t.Errorf("host outer/pods/p1/secret/token = %q, want the app's write in its tmpfs", got)
+			}
+			if got := readFile(t, outer+"/plugins/f"); got != "plugin" {
+				t.Errorf("host outer/plugins/f = %q, want the nested volume's file", got)
+			}
+			const logged = `leave rootfs mount "/var/lib/kubelet"`
+			if !strings.Contains(res.stderr, logged) {
+				t.Errorf("debug output lacks %q:\n%s", logged, res.stderr)
+			}
+			if strings.Contains(res.stderr, `make rootfs mount "/var/lib/kubelet" a slave`) {
+				t.Errorf("the outer volume's copy became a slave:\n%s", res.stderr)
+			}
+		},
+	})
+}
+
+func TestStaysInPodVolumeThroughSymlink(t *testing.T) {
+	runRedirectedCase(t, "/link", []schema.Mount{mountOf("data", "/data"), mountOf("inner", "/link/inner")}, nil,
+		`an image symlink redirected the target of volume "inner" to "/data/inner"`)
+}
+
+func TestStaysInPodDNSBindInVolume(t *testing.T) {
+	runRedirectedCase(t, "/etc", []schema.Mount{mountOf("data", "/data")}, []string{"--dns-conf-mode=resolv=host,hosts=default"},
+		`the bind of "/etc/resolv.conf" is the stage1's own mount`)
+}
+
+// runRedirectedCase runs a pod whose image links link to /data, where a
+// shared user volume is mounted. The mount that lands there through the
+// link must make the volume's copy a slave, so the debug output contains
+// slaveReason. Neither that mount nor the app's later mount in /data may
+// appear on the host.
+func runRedirectedCase(t *testing.T, link string, mounts []schema.Mount, flags []string, slaveReason string) {
+	var outer string
+	runStaysInPod(t, stayCase{
+		configure: func(t *testing.T, dir string) func(c *podConfig) {
+			fakeHostEtc(t)
 			outer = filepath.Join(dir, "outer")
 			mountTmpfs(t, outer)
 			makePrivate(t, outer)
-			inner = filepath.Join(dir, "inner")
+			// The targets exist, so the run creates nothing in the source.
+			mustWrite(t, outer+"/resolv.conf", "outer\n")
+			mustMkdir(t, outer+"/inner")
+			inner := filepath.Join(dir, "inner")
 			mustMkdir(t, inner)
 			return func(c *podConfig) {
-				c.app().Exec = types.Exec{"/inspect", "-write", "/data/inner/f=inner", "-mount-tmpfs", "/data/app-mount"}
-				c.Pod.Apps[0].Mounts = []schema.Mount{mountOf("outer", "/data"), mountOf("inner", "/data/inner")}
-				c.Pod.Volumes = []types.Volume{hostVolume("outer", outer, nil, nil), hostVolume("inner", inner, nil, nil)}
+				c.app().Exec = types.Exec{"/inspect", "-mount-tmpfs", "/data/app-mount"}
+				c.Pod.Apps[0].Mounts = mounts
+				c.Pod.Volumes = []types.Volume{hostVolume("data", outer, nil, nil), hostVolume("inner", inner, nil, nil)}
 			}
 		},
-		// rootfs/data became a slave for the nested volume, so the app's
-		// own mount in /data stays in the pod too.
+		prepare: func(t *testing.T, p *pod) {
+			replaceWithSymlink(t, p.rootfs+link, "/data")
+		},
+		flags: append([]string{"--debug"}, flags...),
 		check: func(t *testing.T, p *pod, res result) {
-			if w := res.report(t).Writes[0]; w.Error != "" {
-				t.Errorf("write /data/inner/f: %s", w.Error)
+			if !strings.Contains(res.stderr, slaveReason) {
+				t.Errorf("debug output lacks %q:\n%s", slaveReason, res.stderr)
 			}
-			if got := readFile(t, inner+"/f"); got != "inner" {
-				t.Errorf("inner volume source f = %q, want the app's write", got)
-			}
-			if _, err := os.Stat(outer + "/inner/f"); err == nil {
-				t.Errorf("the inner volume shows through the outer volume's source")
+			if got := readFile(t, outer+"/resolv.conf"); got != "outer\n" {
+				t.Errorf("host outer/resolv.conf = %q, want it unchanged", got)
 			}
 		},
 	})

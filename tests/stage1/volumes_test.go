@@ -464,3 +464,58 @@ func TestVolumeSymlinkTargetStaysInRoot(t *testing.T) {
 		}
 	}
 }
+
+// TestVolumeMountServesMountPointAtPath is etcd-wrapper's setup: the image
+// declares the mount point "data" at /var/lib/etcd, and the pod mounts the
+// volume "data-dir" there. The mount serves the mount point, so no
+// implicit empty volume is added, and the mount point's readOnly applies
+// because the volume leaves readOnly unset.
+func TestVolumeMountServesMountPointAtPath(t *testing.T) {
+	cases := []struct {
+		name            string
+		mountPointRO    bool
+		wantWriteFailed bool
+	}{
+		{name: "writable mount point", mountPointRO: false},
+		{name: "read-only mount point", mountPointRO: true, wantWriteFailed: true},
+	}
+	scratch, inside := testns.Isolate(t)
+	if !inside {
+		return
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(scratch, string(rune('a'+i)))
+			source := filepath.Join(dir, "etcd-data")
+			mustMkdir(t, source)
+			p := newPod(t, dir, "inspect", func(c *podConfig) {
+				c.Image.App.MountPoints = []types.MountPoint{{Name: "data", Path: "/var/lib/etcd", ReadOnly: tc.mountPointRO}}
+				c.app().Exec = types.Exec{"/inspect", "-write", "/var/lib/etcd/member=x"}
+				c.Pod.Apps[0].Mounts = []schema.Mount{mountOf("data-dir", "/var/lib/etcd/")}
+				c.Pod.Volumes = []types.Volume{hostVolume("data-dir", source, nil, nil)}
+			})
+			res := p.run(t)
+			if res.code != 0 {
+				t.Fatalf("exit status = %d; stderr %q", res.code, res.stderr)
+			}
+			w := res.report(t).Writes[0]
+			if tc.wantWriteFailed && w.Errno != "EROFS" {
+				t.Errorf("write error %q, want EROFS", w.Error)
+			}
+			if !tc.wantWriteFailed {
+				if w.Error != "" {
+					t.Errorf("write error %q, want success", w.Error)
+				}
+				if got := readFile(t, source+"/member"); got != "x" {
+					t.Errorf("host etcd-data/member = %q, want the app's write", got)
+				}
+			}
+			if _, err := os.Stat(poddir.SharedVolumePath(p.dir, "data")); err == nil {
+				t.Errorf("an implicit empty volume was created for the mount point")
+			}
+			if n := len(mountsAt(hostMounts(t), p.rootfs+"/var/lib/etcd")); n != 1 {
+				t.Errorf("%d mounts at rootfs/var/lib/etcd, want 1", n)
+			}
+		})
+	}
+}

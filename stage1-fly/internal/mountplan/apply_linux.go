@@ -8,11 +8,13 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/rktfly/rkt/common/fsroot"
 	"github.com/rktfly/rkt/common/mount"
+	"github.com/rktfly/rkt/common/mountinfo"
 )
 
 // Apply carries out plan with root as the app rootfs ($R). It stops at the
@@ -20,8 +22,9 @@ import (
 // fly, and stage0's gc removes it. Before each bind or tmpfs mount whose
 // target lies in a mount that an earlier operation made in the rootfs, it
 // makes that mount a slave if the new mount would otherwise propagate
-// outside plan.PodDir (see the package documentation). It creates no
-// missing target inside its binds of the host's /dev, /proc and /sys.
+// outside plan.PodDir. A user volume nested in another user volume is the
+// exception (see the package documentation). It creates no missing target
+// inside its binds of the host's /dev, /proc and /sys.
 //
 // The DNS files are written before any mount, so a write through a
 // symlink such as /etc -> /dev lands in the image's own directory, which
@@ -90,7 +93,7 @@ func applyFile(root string, f FileOp, logger *log.Logger) error {
 	switch f.Kind {
 	case CopyFile:
 		if err := copyIntoRoot(root, f); err != nil {
-			return fmt.Errorf("can't copy %s: %w", f.Target, err)
+			return copyError(root, f, err)
 		}
 	case WriteIfMissing:
 		// O_EXCL also treats a dangling symlink as existing, so the write
@@ -114,6 +117,26 @@ func applyFile(root string, f FileOp, logger *log.Logger) error {
 		}
 	}
 	return nil
+}
+
+// copyError returns the error for a failed copy of f into root. A target
+// that an image symlink redirects into /dev, /proc or /sys is named as the
+// cause, whatever the errno, because the host's trees cover those
+// directories in the pod. The copy, made before the binds, fails there for
+// lack of the image's directory or lands where the app cannot see it.
+func copyError(root string, f FileOp, err error) error {
+	resolved, resolveErr := fsroot.Resolve(root, f.Target)
+	if resolveErr != nil {
+		return fmt.Errorf("can't copy %s: %w", f.Target, err)
+	}
+	inRoot := "/" + strings.TrimPrefix(strings.TrimPrefix(resolved, filepath.Clean(root)), "/")
+	for _, dir := range []string{"/dev", "/proc", "/sys"} {
+		if mountinfo.IsUnder(inRoot, dir) {
+			return fmt.Errorf("can't copy %s: it resolves to %q, which lies in %s, where the pod gets the host's %s; change the image symlink or choose --dns=host or --dns=none",
+				f.Target, inRoot, dir, dir)
+		}
+	}
+	return fmt.Errorf("can't copy %s: %w", f.Target, err)
 }
 
 // copyIntoRoot copies f.Source over f.Target inside root. Unlike
@@ -155,7 +178,7 @@ func applyOp(root string, op Op, guard *parentGuard, trees *hostTrees) error {
 	}
 	defer target.Close()
 	if createsMount(op.Kind) {
-		if err := guard.isolate(target); err != nil {
+		if err := guard.isolate(target, op, trees); err != nil {
 			return fmt.Errorf("keep %s %q inside the pod: %w", op.Kind, op.Target, err)
 		}
 	}
@@ -202,12 +225,23 @@ func prepareTarget(root string, op Op, trees *hostTrees) (*os.File, error) {
 	switch {
 	case op.Create == CreateDir && !info.IsDir():
 		target.Close()
-		return nil, fmt.Errorf("can't mount because %q is a directory while %q is not", op.Source, target.Name())
+		return nil, fmt.Errorf("can't mount because %q is a directory while %q in the app is not (%s)%s",
+			op.Source, op.Target, op.purpose(), typeFix(op, "directory"))
 	case op.Create == CreateFile && info.IsDir():
 		target.Close()
-		return nil, fmt.Errorf("can't mount because %q is not a directory while %q is", op.Source, target.Name())
+		return nil, fmt.Errorf("can't mount because %q is not a directory while %q in the app is (%s)%s",
+			op.Source, op.Target, op.purpose(), typeFix(op, "file"))
 	}
 	return target, nil
+}
+
+// typeFix returns the advice for a volume whose source and target types
+// differ, or "" for the stage1's own binds, whose targets the image fixes.
+func typeFix(op Op, want string) string {
+	if op.Volume == "" || op.Implicit {
+		return ""
+	}
+	return fmt.Sprintf("; mount volume %q on a %s target or change its source", op.Volume, want)
 }
 
 // withTargetName replaces the /proc/self/fd target of a *MountError with

@@ -18,20 +18,35 @@
 // submounts (such as /dev/shm) are peers of the host's mounts, and so is a
 // volume whose source is a host mount point or lies in a shared mount. A
 // mount made inside such a copy would also appear on the host: a volume at
-// /dev would cover the host's /dev. Apply therefore keeps to this rule.
-// Before each bind or tmpfs mount, it looks up the mount that contains the
-// open target (statx STATX_MNT_ID). If that mount lies strictly inside the
-// rootfs and a mount event in it reaches a mount outside the pod directory
-// (a peer, a slave of its peer group, or further along the chain), Apply
-// makes it a slave (MS_SLAVE, not recursive) first. The new mount then
-// stays in the pod, and the slave still receives the host's mount events.
-// The app's own mounts inside that one mount no longer reach the host,
-// while its mounts anywhere else under /dev, /proc, /sys or a shared volume
-// still do, as in rkt's fly. Apply never changes a mount at or above the
-// rootfs, and it reads mountinfo only for a target outside the rootfs's
-// own mount. Op.Within shows in the plan which earlier mount a target
-// lies in, as far as paths tell, but a symlink in the image can move a
-// target, so the decision is made on the live mount table.
+// /dev would cover the host's /dev. Before each bind or tmpfs mount, Apply
+// looks up the mount that contains the open target (statx STATX_MNT_ID).
+// If that mount lies strictly inside the rootfs and a mount event in it
+// reaches a mount outside the pod directory (a peer, a slave of its peer
+// group, or further along the chain), Apply decides as follows:
+//
+//   - A copy of the host's /dev, /proc or /sys, or of one of their
+//     submounts, always becomes a slave (MS_SLAVE, not recursive) first.
+//   - A user volume whose target lies, at its literal path, inside another
+//     user volume's shared copy leaves that copy shared, as in rkt's fly,
+//     because the operator set up both volumes. The nested bind then also
+//     appears on the host, at the matching path below the outer volume's
+//     source, and so do the app's later mounts in the outer volume. A
+//     kubelet relies on the latter for its pod secrets and volumes.
+//   - The stage1's own mounts (the /tmp tmpfs, the DNS binds, an implicit
+//     empty volume for an image mount point) and any mount whose target an
+//     image symlink redirected (the resolved path differs from the cleaned
+//     literal one) make a shared user volume copy a slave too, so that an
+//     image cannot place a mount over a host directory.
+//
+// A slave still receives the host's mount events, and the new mount stays
+// in the pod. The app's own mounts inside that one mount no longer reach
+// the host, while its mounts anywhere else under /dev, /proc, /sys or a
+// shared volume still do, as in rkt's fly. --debug logs each decision.
+// Apply never changes a mount at or above the rootfs, and it reads
+// mountinfo only for a target outside the rootfs's own mount. Op.Within
+// shows in the plan which earlier mount a target lies in, as far as paths
+// tell, but a symlink in the image can move a target, so the decision is
+// made on the live mount table.
 //
 // Unlike rkt's fly, Apply creates no missing mount target inside its binds
 // of the host's /dev, /proc and /sys, or inside the submounts they copied,

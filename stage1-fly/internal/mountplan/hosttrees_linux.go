@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -119,6 +120,12 @@ func (h *hostTrees) lookup(dir *os.File) (string, bool, error) {
 	if err != nil {
 		return "", false, err
 	}
+	return h.contains(id)
+}
+
+// contains returns the host directory whose bind, or submount of it, is
+// the mount with the given id, or false when it is none of them.
+func (h *hostTrees) contains(id int) (string, bool, error) {
 	if id == h.rootMountID {
 		return "", false, nil
 	}
@@ -217,14 +224,25 @@ func requireDir(f *os.File) error {
 }
 
 // hostTreeError returns the error for a missing target that resolves to
-// inRoot, which lies in the bind of the host directory hostDir.
+// inRoot, which lies in the bind of the host directory hostDir. Creating
+// the target in the image cannot help, because the host's directory covers
+// the image's, so the fix is another target or, for a target that an
+// image symlink redirected there, another symlink.
 func hostTreeError(op Op, inRoot, hostDir string) error {
-	where := ""
-	if inRoot != op.Target {
-		where = fmt.Sprintf(" resolves to %q, which", inRoot)
+	const outside = "choose a target that exists on the host or lies outside /dev, /proc and /sys"
+	redirected := inRoot != path.Clean(op.Target)
+	switch {
+	case !redirected:
+		return fmt.Errorf("can't create %q for %s: it lies in the host's %s bound into the pod; %s",
+			op.Target, op.purpose(), hostDir, outside)
+	case op.Volume == "" || op.Implicit:
+		// The stage1 or the image chose the target, so only the image can
+		// change it.
+		return fmt.Errorf("can't create %q for %s: it resolves to %q, which lies in the host's %s bound into the pod; change the image symlink",
+			op.Target, op.purpose(), inRoot, hostDir)
 	}
-	return fmt.Errorf("can't create %q for %s: it%s lies in the host's %s bound into the pod; create it in the image or choose another target",
-		op.Target, op.purpose(), where, hostDir)
+	return fmt.Errorf("can't create %q for %s: it resolves to %q, which lies in the host's %s bound into the pod; %s, or change the image symlink",
+		op.Target, op.purpose(), inRoot, hostDir, outside)
 }
 
 // purpose names what a mount operation is for, in messages.

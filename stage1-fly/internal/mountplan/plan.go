@@ -1,6 +1,7 @@
 package mountplan
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"log"
@@ -91,6 +92,10 @@ type Op struct {
 	Create Create
 	// Volume names the pod volume this operation serves, for messages.
 	Volume string
+	// Implicit marks the bind of an implicit empty volume, which an image
+	// mount point requested and the pod manifest does not name. Apply
+	// treats it as one of the stage1's own mounts, not as a user volume.
+	Implicit bool
 	// Within is the rootfs path of the mount, made by an earlier operation,
 	// that contains the Target of a bind or tmpfs mount, as far as paths and
 	// the host's mountinfo show. It is "" for the rootfs itself. A symlink in
@@ -125,6 +130,9 @@ func (op Op) String() string {
 	}
 	if op.Volume != "" {
 		fmt.Fprintf(&b, " volume=%q", op.Volume)
+	}
+	if op.Implicit {
+		b.WriteString(" implicit")
 	}
 	if op.Within != "" {
 		fmt.Fprintf(&b, " within=%q", op.Within)
@@ -315,11 +323,12 @@ type discard struct{}
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // createFor returns what to create at a target for the host source: a
-// directory for a directory, a file for anything else.
+// directory for a directory, a file for anything else. The error is the
+// one from in.Stat, for the caller to name the source.
 func createFor(in Input, source string) (Create, error) {
 	info, err := in.Stat(source)
 	if err != nil {
-		return CreateNone, fmt.Errorf("stat mount source: %w", err)
+		return CreateNone, err
 	}
 	if info.IsDir() {
 		return CreateDir, nil
@@ -337,7 +346,7 @@ func volumeOps(in Input, v volumeMount) ([]Op, error) {
 	} else {
 		var err error
 		if create, err = createFor(in, source); err != nil {
-			return nil, fmt.Errorf("volume %q: %w", v.Volume.Name, err)
+			return nil, sourceError(v.Volume.Name.String(), source, err)
 		}
 	}
 	name := v.Volume.Name.String()
@@ -353,7 +362,7 @@ func volumeOps(in Input, v volumeMount) ([]Op, error) {
 	if v.Recursive {
 		bindFlags |= unix.MS_REC
 	}
-	ops = append(ops, Op{Kind: BindMount, Source: source, Target: v.Path, FSType: "none", Flags: bindFlags, Create: create, Volume: name})
+	ops = append(ops, Op{Kind: BindMount, Source: source, Target: v.Path, FSType: "none", Flags: bindFlags, Create: create, Volume: name, Implicit: v.Implicit})
 	if !v.ReadOnly {
 		return ops, nil
 	}
@@ -381,6 +390,21 @@ func volumeOps(in Input, v volumeMount) ([]Op, error) {
 		})
 	}
 	return ops, nil
+}
+
+// sourceError returns the error for a host volume source that in.Stat
+// could not read. It wraps only the errno, so that the one-line summary on
+// stderr, which keeps the innermost error that is not an errno, shows the
+// volume name and the fix.
+func sourceError(name, source string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("volume %q: source %q does not exist: create it on the host or correct --volume %s,source=", name, source, name)
+	}
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) {
+		err = pathErr.Err
+	}
+	return fmt.Errorf("volume %q: stat source %q: %w", name, source, err)
 }
 
 func emptyVolume(podDir string, v types.Volume) EmptyVolume {
@@ -412,7 +436,7 @@ func dnsOps(in Input) ([]FileOp, []Op, error) {
 	bindReadOnly := func(source, target string) error {
 		create, err := createFor(in, source)
 		if err != nil {
-			return err
+			return fmt.Errorf("stat mount source: %w", err)
 		}
 		ops = append(ops,
 			Op{Kind: BindMount, Source: source, Target: target, FSType: "none", Flags: unix.MS_BIND | unix.MS_RDONLY, Create: create},

@@ -265,6 +265,87 @@ func TestPlanMountPointDefaults(t *testing.T) {
 	}
 }
 
+// TestPlanMountAtMountPointPath checks that a mount at the cleaned path of
+// an image mount point of another name serves that mount point, as in
+// rkt's other stage1s. No implicit empty volume is added, and the mount
+// point's readOnly applies when the volume's is unset.
+func TestPlanMountAtMountPointPath(t *testing.T) {
+	src := newSources(t)
+	cases := []struct {
+		name       string
+		mountPath  string
+		mountPoint types.MountPoint
+		readOnly   *bool
+		wantRO     bool
+	}{
+		{name: "writable mount point", mountPath: "/var/lib/etcd", mountPoint: types.MountPoint{Name: "data", Path: "/var/lib/etcd"}},
+		{name: "uncleaned paths", mountPath: "/var/lib/etcd/", mountPoint: types.MountPoint{Name: "data", Path: "var/lib//etcd"}},
+		{name: "read-only mount point", mountPath: "/var/lib/etcd", mountPoint: types.MountPoint{Name: "data", Path: "/var/lib/etcd", ReadOnly: true}, wantRO: true},
+		{name: "volume false overrides", mountPath: "/var/lib/etcd", mountPoint: types.MountPoint{Name: "data", Path: "/var/lib/etcd", ReadOnly: true}, readOnly: boolPtr(false)},
+		{name: "volume true overrides", mountPath: "/var/lib/etcd", mountPoint: types.MountPoint{Name: "data", Path: "/var/lib/etcd"}, readOnly: boolPtr(true), wantRO: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			in := newInput(t)
+			in.ImageManifest.App.MountPoints = []types.MountPoint{tc.mountPoint}
+			in.Volumes = []types.Volume{hostVolume("data-dir", src.dir, tc.readOnly, nil)}
+			in.App.Mounts = []schema.Mount{mountOf("data-dir", tc.mountPath)}
+			plan := mustCompute(t, in)
+			if len(plan.EmptyVolumes) != 0 {
+				t.Errorf("empty volumes = %+v, want none", plan.EmptyVolumes)
+			}
+			want := []Op{{Kind: BindMount, Source: src.dir, Target: "/var/lib/etcd", FSType: "none", Flags: unix.MS_BIND, Create: CreateDir, Volume: "data-dir"}}
+			if tc.wantRO {
+				want = append(want, Op{Kind: RemountReadOnly, Target: "/var/lib/etcd", FSType: "none", Flags: unix.MS_BIND | unix.MS_REMOUNT | unix.MS_RDONLY, Volume: "data-dir"})
+			}
+			if got := volumeOpsOf(plan); !reflect.DeepEqual(got, want) {
+				t.Errorf("volume ops:\n%s\nwant:\n%s", opsText(got), opsText(want))
+			}
+		})
+	}
+}
+
+func TestPlanMountPointNameWinsOverPath(t *testing.T) {
+	src := newSources(t)
+	in := newInput(t)
+	// The mount point "data" matches the mount "data" by name; the mount
+	// "other" at its path is a second explicit mount there.
+	in.ImageManifest.App.MountPoints = []types.MountPoint{{Name: "data", Path: "/data"}}
+	in.Volumes = []types.Volume{hostVolume("data", src.dir, nil, nil), hostVolume("other", src.dir2, nil, nil)}
+	in.App.Mounts = []schema.Mount{mountOf("other", "/data"), mountOf("data", "/data")}
+	_, err := Compute(in)
+	const want = `volumes "other" and "data" are both mounted at "/data": mount only one volume there`
+	if err == nil || err.Error() != want {
+		t.Errorf("Compute error = %v, want %q", err, want)
+	}
+}
+
+func TestPlanTwoMountPointsOnePath(t *testing.T) {
+	src := newSources(t)
+	t.Run("no mount", func(t *testing.T) {
+		in := newInput(t)
+		in.ImageManifest.App.MountPoints = []types.MountPoint{{Name: "a", Path: "/data"}, {Name: "b", Path: "/data/"}}
+		_, err := Compute(in)
+		const want = `the image's mount points "a" and "b" are both at "/data": mount one volume there, which serves both`
+		if err == nil || err.Error() != want {
+			t.Errorf("Compute error = %v, want %q", err, want)
+		}
+	})
+	t.Run("one mount serves both", func(t *testing.T) {
+		in := newInput(t)
+		in.ImageManifest.App.MountPoints = []types.MountPoint{{Name: "a", Path: "/data"}, {Name: "b", Path: "/data/"}}
+		in.Volumes = []types.Volume{hostVolume("v", src.dir, nil, nil)}
+		in.App.Mounts = []schema.Mount{mountOf("v", "/data")}
+		plan := mustCompute(t, in)
+		if len(plan.EmptyVolumes) != 0 {
+			t.Errorf("empty volumes = %+v, want none", plan.EmptyVolumes)
+		}
+		if got := volumeOpsOf(plan); len(got) != 1 || got[0].Volume != "v" {
+			t.Errorf("volume ops:\n%s\nwant one bind of volume v", opsText(got))
+		}
+	})
+}
+
 func TestPlanImplicitEmptyVolume(t *testing.T) {
 	in := newInput(t)
 	in.ImageManifest.App.MountPoints = []types.MountPoint{{Name: "cache", Path: "/var/cache/app", ReadOnly: false}}
@@ -274,7 +355,7 @@ func TestPlanImplicitEmptyVolume(t *testing.T) {
 	if !reflect.DeepEqual(plan.EmptyVolumes, wantVolumes) {
 		t.Errorf("empty volumes = %+v, want %+v", plan.EmptyVolumes, wantVolumes)
 	}
-	want := []Op{{Kind: BindMount, Source: shared, Target: "/var/cache/app", FSType: "none", Flags: unix.MS_BIND, Create: CreateDir, Volume: "cache"}}
+	want := []Op{{Kind: BindMount, Source: shared, Target: "/var/cache/app", FSType: "none", Flags: unix.MS_BIND, Create: CreateDir, Volume: "cache", Implicit: true}}
 	if got := volumeOpsOf(plan); !reflect.DeepEqual(got, want) {
 		t.Errorf("volume ops:\n%s\nwant:\n%s", opsText(got), opsText(want))
 	}
@@ -357,7 +438,7 @@ func TestPlanErrors(t *testing.T) {
 				in.Volumes = []types.Volume{hostVolume("data", src.dir+"/missing", nil, nil)}
 				in.App.Mounts = []schema.Mount{mountOf("data", "/data")}
 			},
-			message: `volume "data": stat mount source`,
+			message: `volume "data": source "` + src.dir + `/missing" does not exist: create it on the host or correct --volume data,source=`,
 		},
 		{
 			name: "two volumes on one path",
@@ -365,7 +446,7 @@ func TestPlanErrors(t *testing.T) {
 				in.Volumes = []types.Volume{hostVolume("a", src.dir, nil, nil), hostVolume("b", src.dir2, nil, nil)}
 				in.App.Mounts = []schema.Mount{mountOf("a", "/data"), mountOf("b", "/data/")}
 			},
-			message: `volumes "a" and "b" are both mounted at "/data"`,
+			message: `volumes "a" and "b" are both mounted at "/data": mount only one volume there`,
 		},
 		{
 			name: "bad empty volume mode",

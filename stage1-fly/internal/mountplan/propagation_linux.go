@@ -16,13 +16,17 @@ import (
 	"github.com/rktfly/rkt/common/mountinfo"
 )
 
-// parentGuard keeps each new mount that Apply makes inside the pod. fly
-// binds /dev, /proc and /sys after making them rshared, so the copies in
-// the rootfs are peers of the host's mounts, and so is a volume whose
-// source is shared. A new mount whose parent is such a copy would
-// propagate to the host. Before the new mount, the guard makes that parent
-// a slave: it still receives the host's mount events, but mounts made
-// inside it, by the stage1 or later by the app, no longer reach the host.
+// parentGuard decides, before each new mount that Apply makes, whether the
+// mount that contains its target must first become a slave. fly binds
+// /dev, /proc and /sys after making them rshared, so the copies in the
+// rootfs are peers of the host's mounts, and so is a volume whose source
+// is shared. A new mount whose parent is such a copy propagates to the
+// host. A slave parent still receives the host's mount events, but mounts
+// made inside it, by the stage1 or later by the app, no longer reach the
+// host. The guard always makes a copy of the host's /dev, /proc or /sys,
+// or of one of their submounts, a slave. Any other shared copy becomes a
+// slave for every mount except the bind of a user volume at its literal
+// path (see slaveReason).
 type parentGuard struct {
 	root   string
 	podDir string
@@ -52,11 +56,11 @@ func newParentGuard(root, podDir string, logger *log.Logger) (*parentGuard, erro
 }
 
 // isolate makes the mount that contains target a slave when that mount
-// lies strictly inside the rootfs and a mount event in it would reach a
-// mount outside the pod directory. target is the open mount target of a
-// bind or tmpfs mount that is about to be made. Only a target outside the
-// rootfs's own mount costs a read of mountinfo.
-func (g *parentGuard) isolate(target *os.File) error {
+// lies strictly inside the rootfs, a mount event in it would reach a mount
+// outside the pod directory, and slaveReason gives a reason. target is the
+// open mount target of op, a bind or tmpfs mount that is about to be made.
+// Only a target outside the rootfs's own mount costs a read of mountinfo.
+func (g *parentGuard) isolate(target *os.File, op Op, trees *hostTrees) error {
 	id, err := mountID(target)
 	if err != nil {
 		return fmt.Errorf("mount target %s: %w", target.Name(), err)
@@ -87,9 +91,51 @@ func (g *parentGuard) isolate(target *os.File) error {
 	}
 
 	inRoot := "/" + strings.TrimPrefix(parent.MountPoint, g.rootReal+"/")
-	g.logger.Printf("apply: make rootfs mount %q (id %d) a slave, because the new mount on %s would propagate to %q outside the pod",
-		inRoot, parent.ID, target.Name(), outside.MountPoint)
+	reason, err := g.slaveReason(target, op, parent.ID, trees)
+	if err != nil {
+		return err
+	}
+	if reason == "" {
+		g.logger.Printf("apply: leave rootfs mount %q (id %d) shared: volume %q at %q is a user volume inside another user volume, so its bind, and the app's later mounts there, also appear at %q outside the pod, as in rkt's fly",
+			inRoot, parent.ID, op.Volume, op.Target, outside.MountPoint)
+		return nil
+	}
+	g.logger.Printf("apply: make rootfs mount %q (id %d) a slave, because %s, and the new mount on %s would propagate to %q outside the pod; the app's later mounts in %q stay in the pod",
+		inRoot, parent.ID, reason, target.Name(), outside.MountPoint, inRoot)
 	return makeSlave(g.root, inRoot, parent.ID)
+}
+
+// slaveReason returns why the shared parent mount parentID of op's target
+// must become a slave, or "" when it stays shared:
+//   - a copy of the host's /dev, /proc or /sys, or of their submounts,
+//     always becomes a slave, so that no mount of the pod covers a host
+//     device, proc or sysfs directory;
+//   - any other shared copy is a user volume's. The bind of a user volume
+//     at its literal path leaves it shared, because the operator set up
+//     both volumes. A kubelet relies on its later mounts in the outer
+//     volume reaching the host;
+//   - the stage1's own mounts (the /tmp tmpfs, the DNS binds, an implicit
+//     empty volume) and any mount whose target an image symlink redirected
+//     make it a slave, so that an image cannot place a mount over a host
+//     directory.
+func (g *parentGuard) slaveReason(target *os.File, op Op, parentID int, trees *hostTrees) (string, error) {
+	if hostDir, ok, err := trees.contains(parentID); err != nil {
+		return "", err
+	} else if ok {
+		return fmt.Sprintf("it is a copy of the host's %s", hostDir), nil
+	}
+	if op.Volume == "" || op.Implicit {
+		return fmt.Sprintf("%s is the stage1's own mount", op.purpose()), nil
+	}
+	resolved, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", target.Fd()))
+	if err != nil {
+		return "", fmt.Errorf("read the path of mount target %s: %w", target.Name(), err)
+	}
+	if literal := filepath.Join(g.rootReal, op.Target); resolved != literal {
+		inRoot := "/" + strings.TrimPrefix(resolved, g.rootReal+"/")
+		return fmt.Sprintf("an image symlink redirected the target of %s to %q", op.purpose(), inRoot), nil
+	}
+	return "", nil
 }
 
 func (g *parentGuard) resolvePaths() error {

@@ -18,6 +18,9 @@ type volumeMount struct {
 	Path      string
 	ReadOnly  bool
 	Recursive bool
+	// Implicit marks an empty volume that the stage1 added for an image
+	// mount point that no volume or mount serves.
+	Implicit bool
 }
 
 // mountRequest is a path that needs a volume, from a runtime-app mount or
@@ -27,16 +30,20 @@ type mountRequest struct {
 	path       string
 	appVolume  *types.Volume
 	mountPoint *types.MountPoint
+	// explicit is true for a runtime-app mount, false for a mount point
+	// that no mount serves.
+	explicit bool
 }
 
 // resolveVolumes matches the app's mounts and mount points to the pod's
 // volumes and returns them sorted shallowest path first, so
 // that a volume mounted inside another volume's path is mounted after it.
 //
-// It differs from rkt's fly where fly failed: a mount point with no volume
-// gets an implicit empty volume, as rkt's other stage1s give it; empty
-// volumes and a mount's appVolume are mounted; unset recursive stays
-// non-recursive, as in fly.
+// It differs from rkt's fly where fly failed. A mount point is served by
+// the mount of the same name or, failing that, by a mount at the same
+// cleaned path, as in rkt's other stage1s. A mount point that neither
+// serves gets an implicit empty volume. Empty volumes and a mount's
+// appVolume are mounted. Unset recursive stays non-recursive, as in fly.
 func resolveVolumes(in Input) ([]volumeMount, error) {
 	requests, order, err := collectRequests(in)
 	if err != nil {
@@ -56,19 +63,19 @@ func resolveVolumes(in Input) ([]volumeMount, error) {
 	}
 
 	var mounts []volumeMount
-	byPath := make(map[string]string)
+	byPath := make(map[string]*mountRequest)
 	for _, name := range order {
 		request := requests[name]
-		volume, err := volumeFor(in, request, volumes)
+		volume, implicit, err := volumeFor(in, request, volumes)
 		if err != nil {
 			return nil, err
 		}
 
 		target := path.Join("/", request.path)
 		if other, ok := byPath[target]; ok {
-			return nil, fmt.Errorf("volumes %q and %q are both mounted at %q", other, name, target)
+			return nil, samePathError(other, request, target)
 		}
-		byPath[target] = name
+		byPath[target] = request
 
 		readOnly := volume.ReadOnly != nil && *volume.ReadOnly
 		if volume.ReadOnly == nil && request.mountPoint != nil {
@@ -79,6 +86,7 @@ func resolveVolumes(in Input) ([]volumeMount, error) {
 			Path:      target,
 			ReadOnly:  readOnly,
 			Recursive: volume.Recursive != nil && *volume.Recursive,
+			Implicit:  implicit,
 		})
 	}
 
@@ -92,17 +100,34 @@ func resolveVolumes(in Input) ([]volumeMount, error) {
 	return mounts, nil
 }
 
+// samePathError returns the error for two requests at one target path.
+// A mount point at the path of a mount joins that mount, so the two are
+// either two mounts or two mount points that no mount serves.
+func samePathError(other, request *mountRequest, target string) error {
+	if other.explicit || request.explicit {
+		return fmt.Errorf("volumes %q and %q are both mounted at %q: mount only one volume there", other.name, request.name, target)
+	}
+	return fmt.Errorf("the image's mount points %q and %q are both at %q: mount one volume there, which serves both", other.name, request.name, target)
+}
+
 // collectRequests keys the runtime app's mounts by volume name, then merges
 // the image's mount points and the runtime app's mount points into them.
+// A mount point joins the mount of its name, else the first mount at its
+// cleaned path, else it becomes a request of its own.
 func collectRequests(in Input) (map[string]*mountRequest, []string, error) {
 	requests := make(map[string]*mountRequest)
+	mountsByPath := make(map[string]*mountRequest)
 	var order []string
 	for _, m := range in.App.Mounts {
 		name := m.Volume.String()
 		if _, ok := requests[name]; ok {
 			return nil, nil, fmt.Errorf("duplicate mount given: %q", name)
 		}
-		requests[name] = &mountRequest{name: name, path: m.Path, appVolume: m.AppVolume}
+		request := &mountRequest{name: name, path: m.Path, appVolume: m.AppVolume, explicit: true}
+		requests[name] = request
+		if target := path.Join("/", m.Path); mountsByPath[target] == nil {
+			mountsByPath[target] = request
+		}
 		order = append(order, name)
 	}
 
@@ -118,6 +143,13 @@ func collectRequests(in Input) (map[string]*mountRequest, []string, error) {
 		name := mp.Name.String()
 		request, ok := requests[name]
 		if !ok {
+			if mount, ok := mountsByPath[path.Join("/", mp.Path)]; ok {
+				in.Log.Printf("mount point %q at %q is served by the mount of volume %q", name, mp.Path, mount.name)
+				if mount.mountPoint == nil {
+					mount.mountPoint = &mp
+				}
+				continue
+			}
 			requests[name] = &mountRequest{name: name, path: mp.Path, mountPoint: &mp}
 			order = append(order, name)
 			continue
@@ -134,8 +166,8 @@ func collectRequests(in Input) (map[string]*mountRequest, []string, error) {
 
 // volumeFor returns the volume that serves request: the pod volume of its
 // name, else the mount's appVolume, else an implicit empty volume for a
-// mount point.
-func volumeFor(in Input, request *mountRequest, volumes map[string]types.Volume) (types.Volume, error) {
+// mount point, which implicit reports.
+func volumeFor(in Input, request *mountRequest, volumes map[string]types.Volume) (volume types.Volume, implicit bool, err error) {
 	volume, ok := volumes[request.name]
 	switch {
 	case ok:
@@ -147,25 +179,26 @@ func volumeFor(in Input, request *mountRequest, volumes map[string]types.Volume)
 		mode := "0755"
 		uid, gid := 0, 0
 		volume = types.Volume{Name: types.ACName(request.name), Kind: "empty", Mode: &mode, UID: &uid, GID: &gid}
+		implicit = true
 	default:
-		return types.Volume{}, fmt.Errorf("missing volume %q for the mount at %q", request.name, request.path)
+		return types.Volume{}, false, fmt.Errorf("missing volume %q for the mount at %q", request.name, request.path)
 	}
 
 	switch volume.Kind {
 	case "host":
 		if !path.IsAbs(volume.Source) {
-			return types.Volume{}, fmt.Errorf("volume %q: source %q is not an absolute path", request.name, volume.Source)
+			return types.Volume{}, false, fmt.Errorf("volume %q: source %q is not an absolute path", request.name, volume.Source)
 		}
 	case "empty":
 		if volume.Mode != nil {
 			if _, err := parseMode(*volume.Mode); err != nil {
-				return types.Volume{}, fmt.Errorf("volume %q: %w", request.name, err)
+				return types.Volume{}, false, fmt.Errorf("volume %q: %w", request.name, err)
 			}
 		}
 	default:
-		return types.Volume{}, fmt.Errorf("volume %q: kind %q is not host or empty", request.name, volume.Kind)
+		return types.Volume{}, false, fmt.Errorf("volume %q: kind %q is not host or empty", request.name, volume.Kind)
 	}
-	return volume, nil
+	return volume, implicit, nil
 }
 
 // parseMode parses an empty volume's mode, an octal string such as "0755".

@@ -1,0 +1,69 @@
+package mountplan
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestHostTreeErrorFix(t *testing.T) {
+	const outside = "choose a target that exists on the host or lies outside /dev, /proc and /sys"
+	cases := []struct {
+		name   string
+		op     Op
+		inRoot string
+		want   string
+	}{
+		{
+			name:   "volume named directly",
+			op:     Op{Kind: BindMount, Target: "/dev/newdir", Volume: "p"},
+			inRoot: "/dev/newdir",
+			want:   `can't create "/dev/newdir" for volume "p": it lies in the host's /dev bound into the pod; ` + outside,
+		},
+		{
+			name:   "volume through symlink",
+			op:     Op{Kind: BindMount, Target: "/data/x", Volume: "p"},
+			inRoot: "/sys/fs/cgroup/x",
+			want:   `can't create "/data/x" for volume "p": it resolves to "/sys/fs/cgroup/x", which lies in the host's /sys bound into the pod; ` + outside + `, or change the image symlink`,
+		},
+		{
+			name:   "stage1 bind through symlink",
+			op:     Op{Kind: BindMount, Source: "/etc/hosts", Target: "/etc/hosts"},
+			inRoot: "/dev/etc/hosts",
+			want:   `can't create "/etc/hosts" for the bind of "/etc/hosts": it resolves to "/dev/etc/hosts", which lies in the host's /dev bound into the pod; change the image symlink`,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			hostDir := "/dev"
+			if tc.inRoot[:4] == "/sys" {
+				hostDir = "/sys"
+			}
+			if got := hostTreeError(tc.op, tc.inRoot, hostDir).Error(); got != tc.want {
+				t.Errorf("message:\n got %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestCopyErrorNamesHostTree(t *testing.T) {
+	root := t.TempDir()
+	if err := os.Symlink("/sys/fs/cgroup", filepath.Join(root, "etc")); err != nil {
+		t.Fatal(err)
+	}
+	f := FileOp{Kind: CopyFile, Source: "/nonexistent", Target: "/etc/resolv.conf"}
+	cause := &os.PathError{Op: "open", Path: "/etc/resolv.conf", Err: unix.ENOENT}
+	const want = `can't copy /etc/resolv.conf: it resolves to "/sys/fs/cgroup/resolv.conf", which lies in /sys, where the pod gets the host's /sys; change the image symlink or choose --dns=host or --dns=none`
+	if got := copyError(root, f, cause).Error(); got != want {
+		t.Errorf("message:\n got %s\nwant %s", got, want)
+	}
+
+	plain := t.TempDir()
+	err := copyError(plain, f, cause)
+	if !errors.Is(err, cause) {
+		t.Errorf("copy error %q does not wrap the cause", err)
+	}
+}
