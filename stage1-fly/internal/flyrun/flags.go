@@ -89,25 +89,30 @@ func ParseFlags(args []string, stdout io.Writer) (Flags, error) {
 // LogIgnored writes a debug line for every flag that was given and that
 // fly cannot honour.
 func (f Flags) LogIgnored(logf func(format string, args ...any)) {
+	const (
+		hostNamespaces = "fly runs the app in the host's namespaces"
+		noRestrictions = "fly applies no capability, path or seccomp restrictions"
+	)
 	ignored := []struct {
-		set  bool
-		name string
+		set    bool
+		name   string
+		reason string
 	}{
-		{set: f.Net != "" && f.Net != "default" && f.Net != "host", name: "--net=" + f.Net},
-		{set: f.Interactive, name: "--interactive"},
-		{set: f.PrivateUsers != "", name: "--private-users=" + f.PrivateUsers},
-		{set: f.Mutable, name: "--mutable"},
-		{set: f.IPC != "", name: "--ipc=" + f.IPC},
-		{set: f.MDSToken != "", name: "--mds-token"},
-		{set: f.LocalConfig != "", name: "--local-config=" + f.LocalConfig},
-		{set: f.Hostname != "", name: "--hostname=" + f.Hostname},
-		{set: f.DisableCapabilities, name: "--disable-capabilities-restriction"},
-		{set: f.DisablePaths, name: "--disable-paths"},
-		{set: f.DisableSeccomp, name: "--disable-seccomp"},
+		{set: f.Net != "" && f.Net != "default" && f.Net != "host", name: "--net=" + f.Net, reason: "fly always uses the host's network namespace"},
+		{set: f.Interactive, name: "--interactive", reason: "the app inherits rkt's standard input and output anyway"},
+		{set: f.PrivateUsers != "", name: "--private-users=" + f.PrivateUsers, reason: hostNamespaces},
+		{set: f.Mutable, name: "--mutable", reason: "fly runs exactly one app and has no app entrypoints"},
+		{set: f.IPC != "", name: "--ipc=" + f.IPC, reason: hostNamespaces},
+		{set: f.MDSToken != "", name: "--mds-token", reason: "fly does not register with the metadata service"},
+		{set: f.LocalConfig != "", name: "--local-config=" + f.LocalConfig, reason: "fly reads no configuration"},
+		{set: f.Hostname != "", name: "--hostname=" + f.Hostname, reason: hostNamespaces},
+		{set: f.DisableCapabilities, name: "--disable-capabilities-restriction", reason: noRestrictions},
+		{set: f.DisablePaths, name: "--disable-paths", reason: noRestrictions},
+		{set: f.DisableSeccomp, name: "--disable-seccomp", reason: noRestrictions},
 	}
 	for _, flag := range ignored {
 		if flag.set {
-			logf("ignoring %s: fly runs the app in the host's namespaces", flag.name)
+			logf("ignoring %s: %s", flag.name, flag.reason)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package flyrun
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -108,6 +109,27 @@ func TestFindExecutable(t *testing.T) {
 	for _, bin := range []string{"noexec", "dirprog", "missing"} {
 		if got, err := findExecutable(root, bin, "", "", false); err == nil {
 			t.Errorf("findExecutable(%q) = %q, want an error", bin, got)
+		}
+	}
+}
+
+func TestLogIgnoredGivesEachFlagsReason(t *testing.T) {
+	flags := Flags{LocalConfig: "/etc/rkt", DisablePaths: true, IPC: "parent"}
+	var lines []string
+	flags.LogIgnored(func(format string, args ...any) {
+		lines = append(lines, fmt.Sprintf(format, args...))
+	})
+	want := []string{
+		"ignoring --ipc=parent: fly runs the app in the host's namespaces",
+		"ignoring --local-config=/etc/rkt: fly reads no configuration",
+		"ignoring --disable-paths: fly applies no capability, path or seccomp restrictions",
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("LogIgnored wrote %q, want %q", lines, want)
+	}
+	for i := range want {
+		if lines[i] != want[i] {
+			t.Errorf("line %d = %q, want %q", i, lines[i], want[i])
 		}
 	}
 }
