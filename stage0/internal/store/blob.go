@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -59,7 +60,7 @@ func (s *Store) extractWithBlob(r io.Reader, dir string) (*aci.Result, error) {
 	tee := &blobTee{r: r, blob: blob}
 	// Extract reads the tee from its prefetch goroutine and waits for that
 	// goroutine before it returns, so tee.writeErr is safe to read here.
-	result, err := aci.Extract(tee, dir, aci.ExtractOptions{Log: s.log})
+	result, err := aci.Extract(tee, dir, aci.ExtractOptions{Log: s.log, MaxNameLength: s.maxNameLength()})
 	if tee.writeErr != nil {
 		return nil, fmt.Errorf("write blob %s: %w", blobPath, tee.writeErr)
 	}
@@ -178,7 +179,7 @@ func (s *Store) restoreImage(key string) error {
 	}
 	defer staging.discard(s.log)
 
-	result, err := aci.Extract(blob, staging.path, aci.ExtractOptions{Log: s.log})
+	result, err := aci.Extract(blob, staging.path, aci.ExtractOptions{Log: s.log, MaxNameLength: s.maxNameLength()})
 	if errors.Is(err, aci.ErrInvalidACI) {
 		return fmt.Errorf("%w: %s: %w", ErrImageCorrupt, key, err)
 	}
@@ -215,4 +216,12 @@ func (s *Store) replaceDir(src, dst string) error {
 		return err
 	}
 	return os.Rename(src, dst)
+}
+
+// maxNameLength returns the longest rootfs entry name that the store can
+// place: rendering works with host paths below tree/<treeID>/rootfs, and a
+// host path may not exceed the kernel's PATH_MAX.
+func (s *Store) maxNameLength() int {
+	longestTreeID := "deps-sha512-" + strings.Repeat("0", 64)
+	return unix.PathMax - 1 - len(filepath.Join(s.TreeRootfs(longestTreeID), "x")) + 1
 }

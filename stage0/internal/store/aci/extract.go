@@ -48,6 +48,9 @@ func (r *Result) Key() string {
 type ExtractOptions struct {
 	// Log receives debug messages. Nil discards them.
 	Log *log.Logger
+	// MaxNameLength is the longest entry name, in bytes after "rootfs/",
+	// that is accepted. Zero means no limit.
+	MaxNameLength int
 }
 
 // Extract reads an ACI from r and writes it into dir, which must exist and
@@ -81,7 +84,7 @@ func Extract(r io.Reader, dir string, opts ExtractOptions) (*Result, error) {
 	}
 	defer root.close()
 
-	x := &extractor{root: root, logger: logger, buf: make([]byte, 256<<10)}
+	x := &extractor{root: root, logger: logger, buf: make([]byte, 256<<10), maxName: opts.MaxNameLength}
 	if err := x.readArchive(tar.NewReader(tee)); err != nil {
 		return nil, err
 	}
@@ -123,6 +126,7 @@ type extractor struct {
 	manifest     *schema.ImageManifest
 	sawRootfs    bool
 	dirTimes     []dirTime
+	maxName      int
 }
 
 func (x *extractor) readArchive(tr *tar.Reader) error {
@@ -182,6 +186,9 @@ func (x *extractor) entry(tr *tar.Reader, hdr *tar.Header) error {
 	}
 	name, err := cleanEntryName(hdr.Name)
 	if err != nil {
+		return err
+	}
+	if err := x.checkNameLength(name); err != nil {
 		return err
 	}
 
@@ -253,4 +260,15 @@ func (x *extractor) finish() error {
 func splitName(name string) (parent, base string) {
 	parent, base = path.Split(name)
 	return strings.TrimSuffix(parent, "/"), base
+}
+
+// checkNameLength rejects an entry whose name below rootfs/ is longer than
+// the extractor's limit. The error shows the start of the name only.
+func (x *extractor) checkNameLength(name string) error {
+	inRootfs := strings.TrimPrefix(name, "rootfs/")
+	if x.maxName <= 0 || len(inRootfs) <= x.maxName {
+		return nil
+	}
+	return fmt.Errorf("%w: entry %q… is %d bytes long, and the store can place names of at most %d bytes: shorten the image's paths",
+		ErrInvalidACI, inRootfs[:min(64, len(inRootfs))], len(inRootfs), x.maxName)
 }
