@@ -20,8 +20,10 @@ var cmdImageVerify = &cobra.Command{
 	Short: "Verify stored images and repair their rendered trees",
 	Long: `Checks each IMAGE: its stored tar must hash to its image ID, and its rendered
 tree must hash to the value recorded when it was rendered. A tree that fails
-is rendered again from the image, unless a running pod uses it. An image
-without a rendered tree is reported and its tree is skipped.
+is rendered again from the image, unless a pod uses it: prepared, running and
+exited pods keep the tree in use until rkt gc or rkt rm deletes them. Such a
+tree is reported and skipped. An image without a rendered tree is reported
+and its tree is skipped.
 
 Prints one line per image on stdout: "<image ID>: verified" or
 "<image ID>: repaired", followed by the signers when a signature check of the
@@ -77,7 +79,7 @@ func runImageVerify(cmd *cobra.Command, args []string) error {
 }
 
 // verifyImage checks the blob of image key and its rendered tree treeID,
-// re-rendering a corrupt tree that no running pod uses. It returns
+// re-rendering a corrupt tree that no pod uses. It returns
 // "verified" or "repaired".
 func verifyImage(st *store.Store, dataDir, key, treeID string, warn *log.Logger) (string, error) {
 	if err := st.VerifyImage(key); err != nil {
@@ -106,9 +108,16 @@ func verifyImage(st *store.Store, dataDir, key, treeID string, warn *log.Logger)
 	return "repaired", nil
 }
 
-// reRenderUnusedTree re-renders treeID unless a running pod references it.
-// It holds $D/locks/prepareLock exclusively, so that no pod is prepared from
-// the tree while its files are replaced.
+// errTreeInUse is returned, wrapped, when a corrupt tree is not re-rendered
+// because a pod references it.
+var errTreeInUse = errors.New("corrupt tree not re-rendered")
+
+// reRenderUnusedTree re-renders treeID unless a pod in the prepare, prepared,
+// run or exited-garbage state references it. An exited pod may still have
+// its overlay mounted on the tree, so replacing the tree's files would change
+// the lower layer under that mount. It holds $D/locks/prepareLock
+// exclusively, so that no pod is prepared from the tree while its files are
+// replaced.
 func reRenderUnusedTree(st *store.Store, dataDir, treeID string) error {
 	if err := os.MkdirAll(poddir.LocksDir(dataDir), poddir.DirMode); err != nil {
 		return fmt.Errorf("create locks directory: %w", err)
@@ -126,8 +135,9 @@ func reRenderUnusedTree(st *store.Store, dataDir, treeID string) error {
 	if err != nil {
 		return err
 	}
-	if pods := refs.inState(dataDir, poddir.StateDirRun)[treeID]; len(pods) > 0 {
-		return fmt.Errorf("rendered tree %s is corrupt but running pod(s) %s use it: stop them and run rkt image verify again", treeID, podNames(pods))
+	if pods := refs[treeID]; len(pods) > 0 {
+		return fmt.Errorf("%w: tree %s is used by pod(s) %s: run rkt gc first (stop running pods before it, or delete exited pods at once with rkt rm), then run rkt image verify again",
+			errTreeInUse, treeID, podNames(pods))
 	}
 	if err := st.ReRenderTree(treeID); err != nil {
 		return err

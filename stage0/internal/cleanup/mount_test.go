@@ -140,6 +140,66 @@ func TestRemoveTreeStopsAtSameFilesystemBind(t *testing.T) {
 	assertContent(t, filepath.Join(pod, "m", "vol", "data"), "volume data")
 }
 
+func TestRemoveTreeRejectsMountAtDir(t *testing.T) {
+	scratch, inside := testns.Isolate(t)
+	if !inside {
+		return
+	}
+	// A scratch directory on the same file system, bound onto the pod
+	// directory after the caller read mountinfo.
+	volume := filepath.Join(scratch, "volume")
+	writeFile(t, filepath.Join(volume, "data"), "volume data")
+	writeFile(t, filepath.Join(volume, "sub", "inner"), "inner data")
+	pod := filepath.Join(scratch, "pods", "exited-garbage", "pod")
+	writeFile(t, filepath.Join(pod, "pod"), "{}")
+	mustMount(t, volume, pod, "", unix.MS_BIND)
+	t.Cleanup(func() {
+		if err := unix.Unmount(pod, unix.MNT_DETACH); err != nil {
+			t.Errorf("unmount test bind mount: %v", err)
+		}
+	})
+
+	err := RemoveTree(pod)
+	if !errors.Is(err, ErrMountPoint) {
+		t.Fatalf("RemoveTree: err = %v, want ErrMountPoint", err)
+	}
+	if !strings.Contains(err.Error(), pod) {
+		t.Errorf("error %q does not name the pod directory %s", err, pod)
+	}
+	assertContent(t, filepath.Join(volume, "data"), "volume data")
+	assertContent(t, filepath.Join(volume, "sub", "inner"), "inner data")
+	if !isMountPoint(t, pod) {
+		t.Error("the bind mount on the pod directory is gone")
+	}
+}
+
+func TestDeletePodMountAfterSnapshot(t *testing.T) {
+	scratch, inside := testns.Isolate(t)
+	if !inside {
+		return
+	}
+	volume := filepath.Join(scratch, "volume")
+	writeFile(t, filepath.Join(volume, "data"), "volume data")
+	pod := filepath.Join(scratch, "pods", "exited-garbage", "pod")
+	writeFile(t, filepath.Join(pod, "pod"), "{}")
+	snapshot, err := mountinfo.ReadSelf()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustMount(t, volume, pod, "", unix.MS_BIND)
+	t.Cleanup(func() {
+		if err := unix.Unmount(pod, unix.MNT_DETACH); err != nil {
+			t.Errorf("unmount test bind mount: %v", err)
+		}
+	})
+
+	err = DeletePod(Pod{Dir: pod, UUID: "test"}, Options{Mounts: snapshot})
+	if !errors.Is(err, ErrMountPoint) {
+		t.Fatalf("DeletePod: err = %v, want ErrMountPoint", err)
+	}
+	assertContent(t, filepath.Join(volume, "data"), "volume data")
+}
+
 func TestUnmountAllDetachesBusyMount(t *testing.T) {
 	scratch, inside := testns.Isolate(t)
 	if !inside {

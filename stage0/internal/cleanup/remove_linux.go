@@ -10,8 +10,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ErrMountPoint is returned, wrapped, when RemoveTree finds a mount point
-// below the directory it removes. RemoveTree stops without descending into it.
+// ErrMountPoint is returned, wrapped, when RemoveTree finds a mount point at
+// or below the directory it removes. RemoveTree stops without descending into
+// it.
 var ErrMountPoint = errors.New("mount point found, not deleting through it")
 
 // RemoveTree deletes dir and everything below it, like os.RemoveAll, but
@@ -22,8 +23,9 @@ var ErrMountPoint = errors.New("mount point found, not deleting through it")
 // The walk opens each directory relative to its parent's fd with O_NOFOLLOW,
 // so renaming a path component into a symlink cannot redirect it. When a
 // mount point is found, the walk stops and returns an error wrapping
-// ErrMountPoint; whatever was removed before stays removed. A missing dir is
-// not an error.
+// ErrMountPoint; whatever was removed before stays removed. When dir itself
+// is a mount point (its mount ID differs from its parent's), RemoveTree
+// removes nothing and returns ErrMountPoint. A missing dir is not an error.
 func RemoveTree(dir string) error {
 	dir = filepath.Clean(dir)
 	parentPath, name := filepath.Split(dir)
@@ -52,6 +54,16 @@ func RemoveTree(dir string) error {
 	}
 	if !top.isDir {
 		return &os.PathError{Op: "remove tree", Path: dir, Err: unix.ENOTDIR}
+	}
+	// A mount at dir itself would pass every check below, because the walk
+	// compares entries with dir's own mount. Callers check mountinfo before,
+	// but something may be mounted on dir after they read it.
+	parentID, err := identifyFd(parent)
+	if err != nil {
+		return &os.PathError{Op: "statx", Path: parentPath, Err: err}
+	}
+	if top.mountID != parentID.mountID {
+		return fmt.Errorf("remove %s: %w", dir, ErrMountPoint)
 	}
 
 	w := &walker{mountID: top.mountID, dev: top.dev}

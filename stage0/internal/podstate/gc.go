@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"os"
 	"sync"
@@ -215,8 +216,11 @@ func (g *collector) expireEmbryos() error {
 
 func (g *collector) moveEmbryo(p *Pod) error {
 	l, err := lock.OpenDir(p.Path())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // renamed into prepare/ or deleted since the listing
+	}
 	if err != nil {
-		return nil // gone meanwhile
+		return fmt.Errorf("expire embryo pod %q: %w", p.UUID, err)
 	}
 	defer l.Close()
 	if err := l.TryExclusive(); err != nil {

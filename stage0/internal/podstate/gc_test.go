@@ -124,6 +124,37 @@ func TestGCExpiresPreparedAndEmbryo(t *testing.T) {
 	assertPodAt(t, data, heldEmbryo, poddir.StateDirEmbryo)
 }
 
+func TestMoveEmbryoOpenErrors(t *testing.T) {
+	data := t.TempDir()
+	if err := EnsureDirs(data); err != nil {
+		t.Fatal(err)
+	}
+	g := newCollector(data, GCOptions{})
+
+	t.Run("gone", func(t *testing.T) {
+		p := &Pod{UUID: uuidN(1), DataDir: data, StateDir: poddir.StateDirEmbryo}
+		if err := g.moveEmbryo(p); err != nil {
+			t.Errorf("moveEmbryo of a missing embryo = %v, want nil", err)
+		}
+	})
+	t.Run("not a directory", func(t *testing.T) {
+		p := &Pod{UUID: uuidN(2), DataDir: data, StateDir: poddir.StateDirEmbryo}
+		if err := os.WriteFile(p.Path(), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		err := g.moveEmbryo(p)
+		if err == nil {
+			t.Fatal("moveEmbryo of a regular file succeeded, want an error")
+		}
+		if !strings.Contains(err.Error(), p.UUID) {
+			t.Errorf("error %q does not name the pod %s", err, p.UUID)
+		}
+		if _, err := os.Lstat(p.Path()); err != nil {
+			t.Errorf("embryo entry was moved: %v", err)
+		}
+	})
+}
+
 func TestRemoveStates(t *testing.T) {
 	data := t.TempDir()
 	exited, prepared, running := uuidN(1), uuidN(2), uuidN(3)
