@@ -204,10 +204,11 @@ func OpenDirAll(root, p string, mode os.FileMode) (*os.File, error) {
 
 // CreateFile makes p inside root an existing regular file: missing parents
 // are created with mode 0755 and a missing file is created empty with mode
-// (before the umask). An existing file is left as it is; an existing
-// directory fails with EISDIR.
+// (before the umask). An existing regular file is left as it is. An
+// existing directory fails with EISDIR, and any other type, such as a FIFO
+// or a device node, with ErrNotRegular.
 func CreateFile(root, p string, mode os.FileMode) error {
-	f, err := createInRoot(root, p, unix.O_RDONLY, mode)
+	f, err := createInRoot(root, p, unix.O_PATH, mode)
 	if err != nil {
 		return err
 	}
@@ -215,7 +216,9 @@ func CreateFile(root, p string, mode os.FileMode) error {
 }
 
 // WriteFile writes data to p inside root, creating it with mode (and
-// missing parents with 0755) or truncating it, like os.WriteFile.
+// missing parents with 0755) or truncating it, like os.WriteFile. Only a
+// regular file is written: a FIFO or device node at p fails with
+// ErrNotRegular before anything is opened for writing.
 func WriteFile(root, p string, data []byte, mode os.FileMode) error {
 	f, err := createInRoot(root, p, unix.O_WRONLY|unix.O_TRUNC, mode)
 	if err != nil {
@@ -251,5 +254,5 @@ func createInRoot(root, p string, flags int, mode os.FileMode) (*os.File, error)
 	if err := MkdirAll(root, parent, 0o755); err != nil {
 		return nil, err
 	}
-	return OpenInRoot(root, p, flags|unix.O_CREAT, uint32(mode.Perm()))
+	return OpenRegularInRoot(root, p, flags|unix.O_CREAT, uint32(mode.Perm()))
 }

@@ -159,25 +159,51 @@ func MountTmpfs(target string, flags uintptr, data string) error {
 	return Mount("mount tmpfs", "tmpfs", target, "tmpfs", flags, data)
 }
 
-// preservedFlags are the per-mount flags that a bind remount would
-// otherwise clear: MS_REMOUNT replaces all of them with the flags given.
-const preservedFlags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC |
-	unix.MS_NOATIME | unix.MS_NODIRATIME | unix.MS_RELATIME | unix.MS_NOSYMFOLLOW
+// stNoSymFollow is ST_NOSYMFOLLOW from <linux/statfs.h> (Linux 5.10),
+// which golang.org/x/sys/unix does not define.
+const stNoSymFollow = 0x2000
+
+// statfsToMountFlags maps the ST_* bits of statfs(2) f_flags to the MS_*
+// mount(2) flags that a bind remount would otherwise clear, since
+// MS_REMOUNT replaces all of them with the flags given. The two sets of
+// bits differ for nosymfollow (ST 0x2000, MS 0x100) and relatime
+// (ST 0x1000, MS 0x200000), so every flag is mapped by name.
+func statfsToMountFlags(stFlags int64) uintptr {
+	mapping := []struct {
+		st int64
+		ms uintptr
+	}{
+		{st: unix.ST_NOSUID, ms: unix.MS_NOSUID},
+		{st: unix.ST_NODEV, ms: unix.MS_NODEV},
+		{st: unix.ST_NOEXEC, ms: unix.MS_NOEXEC},
+		{st: unix.ST_NOATIME, ms: unix.MS_NOATIME},
+		{st: unix.ST_NODIRATIME, ms: unix.MS_NODIRATIME},
+		{st: unix.ST_RELATIME, ms: unix.MS_RELATIME},
+		{st: stNoSymFollow, ms: unix.MS_NOSYMFOLLOW},
+	}
+	var flags uintptr
+	for _, m := range mapping {
+		if stFlags&m.st != 0 {
+			flags |= m.ms
+		}
+	}
+	return flags
+}
 
 // RemountReadOnly makes the bind mount at target read-only. A bind mount
 // only becomes read-only through a second call with MS_REMOUNT: MS_RDONLY
 // on the first bind is ignored by the kernel. The remount replaces every
-// per-mount flag, so the nosuid, nodev, noexec and atime flags that target
-// has now are read with statfs(2) and passed again. With recursive, MS_REC
-// is passed, but the kernel still changes only the mount at target (see
-// mount(2)): remount each submount to make a whole tree read-only.
+// per-mount flag, so the nosuid, nodev, noexec, nosymfollow and atime flags
+// that target has now are read with statfs(2) and passed again. With
+// recursive, MS_REC is passed, but the kernel still changes only the mount
+// at target (see mount(2)): remount each submount to make a whole tree
+// read-only.
 func RemountReadOnly(target string, recursive bool) error {
 	var st unix.Statfs_t
 	if err := unix.Statfs(target, &st); err != nil {
 		return &MountError{Op: "remount read-only", Target: target, FSType: "none", Flags: unix.MS_BIND | unix.MS_REMOUNT | unix.MS_RDONLY, Err: fmt.Errorf("statfs: %w", err)}
 	}
-	// The ST_* bits of f_flags equal the MS_* bits for these flags.
-	flags := uintptr(unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY) | uintptr(st.Flags)&preservedFlags
+	flags := uintptr(unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY) | statfsToMountFlags(int64(st.Flags))
 	if recursive {
 		flags |= unix.MS_REC
 	}

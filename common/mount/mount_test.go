@@ -77,3 +77,34 @@ func TestUnmountErrorMessage(t *testing.T) {
 		t.Errorf("message = %q", err.Error())
 	}
 }
+
+func TestStatfsToMountFlags(t *testing.T) {
+	cases := []struct {
+		name    string
+		stFlags int64
+		want    uintptr
+	}{
+		{name: "none", stFlags: 0, want: 0},
+		{name: "read-only dropped", stFlags: unix.ST_RDONLY, want: 0},
+		{name: "nosuid", stFlags: unix.ST_NOSUID, want: unix.MS_NOSUID},
+		{name: "nodev", stFlags: unix.ST_NODEV, want: unix.MS_NODEV},
+		{name: "noexec", stFlags: unix.ST_NOEXEC, want: unix.MS_NOEXEC},
+		{name: "noatime", stFlags: unix.ST_NOATIME, want: unix.MS_NOATIME},
+		{name: "nodiratime", stFlags: unix.ST_NODIRATIME, want: unix.MS_NODIRATIME},
+		{name: "relatime", stFlags: unix.ST_RELATIME, want: unix.MS_RELATIME},
+		{name: "nosymfollow", stFlags: 0x2000, want: unix.MS_NOSYMFOLLOW},
+		{
+			name:    "combined",
+			stFlags: unix.ST_NOSUID | unix.ST_NODEV | unix.ST_RELATIME | 0x2000,
+			want:    unix.MS_NOSUID | unix.MS_NODEV | unix.MS_RELATIME | unix.MS_NOSYMFOLLOW,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := statfsToMountFlags(tc.stFlags)
+			if got != tc.want {
+				t.Errorf("statfsToMountFlags(%#x) = %s, want %s", tc.stFlags, FlagString(got), FlagString(tc.want))
+			}
+		})
+	}
+}

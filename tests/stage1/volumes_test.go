@@ -90,6 +90,57 @@ func TestVolumeReadOnly(t *testing.T) {
 	}
 }
 
+func TestVolumeReadOnlyThroughSymlink(t *testing.T) {
+	scratch, inside := testns.Isolate(t)
+	if !inside {
+		return
+	}
+	// var/run -> ../run, as on most distributions, and the source is given
+	// through the link while mountinfo lists run/x and run/x/sub.
+	realSource := filepath.Join(scratch, "run", "x")
+	mountTmpfs(t, realSource)
+	makePrivate(t, realSource)
+	mountTmpfs(t, realSource+"/sub")
+	mustMkdir(t, filepath.Join(scratch, "var"))
+	if err := os.Symlink("../run", filepath.Join(scratch, "var", "run")); err != nil {
+		t.Fatal(err)
+	}
+	source := filepath.Join(scratch, "var", "run", "x")
+
+	p := newPod(t, scratch, "inspect", func(c *podConfig) {
+		c.app().Exec = types.Exec{"/inspect", "-write", "/data/out=x", "-write", "/data/sub/out=x"}
+		c.Pod.Apps[0].Mounts = []schema.Mount{mountOf("data", "/data")}
+		c.Pod.Volumes = []types.Volume{hostVolume("data", source, boolPtr(true), boolPtr(true))}
+	})
+	res := p.run(t)
+	if res.code != 0 {
+		t.Fatalf("exit status = %d; stderr %q", res.code, res.stderr)
+	}
+	for _, w := range res.report(t).Writes {
+		if w.Errno != "EROFS" {
+			t.Errorf("write %s: error %q, want EROFS", w.Path, w.Error)
+		}
+	}
+	mounts := hostMounts(t)
+	for _, dir := range []string{"/data", "/data/sub"} {
+		m, ok := mountAt(mounts, p.rootfs+dir)
+		if !ok {
+			t.Errorf("rootfs%s is not a mount point", dir)
+			continue
+		}
+		if !strings.HasPrefix(m.Options, "ro") {
+			t.Errorf("rootfs%s options %q, want ro", dir, m.Options)
+		}
+	}
+	m, ok := mountAt(mounts, realSource)
+	if !ok {
+		t.Fatalf("%s is not a mount point", realSource)
+	}
+	if !strings.Contains(strings.Join(m.Optional, " "), "shared:") {
+		t.Errorf("source mount %s has optional fields %q, want it made shared", realSource, m.Optional)
+	}
+}
+
 func TestVolumeReadOnlyDefault(t *testing.T) {
 	cases := []struct {
 		name            string

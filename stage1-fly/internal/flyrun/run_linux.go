@@ -195,7 +195,7 @@ func setUpMounts(pod *Pod, rootfs string, flags Flags, logger *log.Logger) error
 		PodDir:        pod.Dir,
 		App:           pod.App,
 		ImageManifest: pod.ImageManifest,
-		Volumes:       pod.Manifest.Volumes,
+		Volumes:       resolveHostVolumes(pod.Manifest.Volumes),
 		HostMounts:    hostMounts,
 		DNS:           flags.DNS,
 		Log:           logger,

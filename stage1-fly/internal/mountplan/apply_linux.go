@@ -141,14 +141,15 @@ func copyError(root string, f FileOp, err error) error {
 
 // copyIntoRoot copies f.Source over f.Target inside root. Unlike
 // fsroot.CopyFile it creates no parent, so an image without /etc fails as
-// it did in rkt's fly.
+// it did in rkt's fly. Like fsroot.CopyFile it writes only a regular file:
+// a FIFO or device node that the image ships at the target is rejected.
 func copyIntoRoot(root string, f FileOp) error {
 	in, err := os.Open(f.Source)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := fsroot.OpenInRoot(root, f.Target, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC, uint32(f.Mode.Perm()))
+	out, err := fsroot.OpenRegularInRoot(root, f.Target, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC, uint32(f.Mode.Perm()))
 	if err != nil {
 		return err
 	}

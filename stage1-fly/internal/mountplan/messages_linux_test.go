@@ -4,9 +4,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rktfly/rkt/common/fsroot"
 )
 
 func TestHostTreeErrorFix(t *testing.T) {
@@ -65,5 +69,45 @@ func TestCopyErrorNamesHostTree(t *testing.T) {
 	err := copyError(plain, f, cause)
 	if !errors.Is(err, cause) {
 		t.Errorf("copy error %q does not wrap the cause", err)
+	}
+}
+
+func TestCopyRejectsFIFO(t *testing.T) {
+	root := t.TempDir()
+	if err := os.Mkdir(filepath.Join(root, "etc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(root, "etc/resolv.conf")
+	if err := unix.Mkfifo(target, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	source := filepath.Join(t.TempDir(), "resolv.conf")
+	if err := os.WriteFile(source, []byte("nameserver 192.0.2.1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	done := make(chan error, 1)
+	go func() {
+		done <- applyFile(root, FileOp{Kind: CopyFile, Source: source, Target: "/etc/resolv.conf", Mode: 0o644}, nil)
+	}()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("copy did not return within 5s: it opened the FIFO for writing")
+	}
+	if !errors.Is(err, fsroot.ErrNotRegular) {
+		t.Fatalf("error = %v, want fsroot.ErrNotRegular", err)
+	}
+	const want = "can't copy /etc/resolv.conf: open in root "
+	if !strings.HasPrefix(err.Error(), want) || !strings.HasSuffix(err.Error(), "/etc/resolv.conf: is a FIFO: not a regular file") {
+		t.Errorf("message = %q, want %q…/etc/resolv.conf: is a FIFO: not a regular file", err, want)
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(target, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFIFO {
+		t.Errorf("etc/resolv.conf has type %#o after the copy, want a FIFO", st.Mode&unix.S_IFMT)
 	}
 }
