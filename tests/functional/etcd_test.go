@@ -2,12 +2,8 @@ package functional
 
 import (
 	"bytes"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,56 +29,42 @@ func freeLoopbackPort(t *testing.T) int {
 	return port
 }
 
-// etcdKV is a client of etcd's v3 JSON gateway on 127.0.0.1.
+// etcdKV runs Debian's etcdctl (v3 API) against one endpoint on 127.0.0.1.
 type etcdKV struct {
-	url    string
-	client *http.Client
+	endpoint string
 }
 
-func (kv etcdKV) post(path string, body map[string]string) ([]byte, error) {
-	data, err := json.Marshal(body)
+func (kv etcdKV) etcdctl(args ...string) (string, error) {
+	path, err := exec.LookPath("etcdctl")
 	if err != nil {
-		return nil, err
+		return "", fmt.Errorf("etcdctl not found (scripts/install-deps installs etcd-client): %w", err)
 	}
-	resp, err := kv.client.Post(kv.url+path, "application/json", bytes.NewReader(data))
-	if err != nil {
-		return nil, err
+	cmd := exec.Command(path, append([]string{"--endpoints=" + kv.endpoint, "--dial-timeout=2s", "--command-timeout=5s"}, args...)...)
+	cmd.Env = append(os.Environ(), "ETCDCTL_API=3")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("etcdctl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
 	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("POST %s: status %s: %s", path, resp.Status, out)
-	}
-	return out, nil
+	return stdout.String(), nil
 }
 
 func (kv etcdKV) put(key, value string) error {
-	b64 := base64.StdEncoding.EncodeToString
-	_, err := kv.post("/v3/kv/put", map[string]string{"key": b64([]byte(key)), "value": b64([]byte(value))})
+	_, err := kv.etcdctl("put", key, value)
 	return err
 }
 
 func (kv etcdKV) get(key string) (string, error) {
-	out, err := kv.post("/v3/kv/range", map[string]string{"key": base64.StdEncoding.EncodeToString([]byte(key))})
+	out, err := kv.etcdctl("get", key, "--print-value-only")
 	if err != nil {
 		return "", err
 	}
-	var resp struct {
-		KVs []struct {
-			Value string `json:"value"`
-		} `json:"kvs"`
-	}
-	if err := json.Unmarshal(out, &resp); err != nil {
-		return "", fmt.Errorf("decode range response %s: %w", out, err)
-	}
-	if len(resp.KVs) == 0 {
+	value := strings.TrimSuffix(out, "\n")
+	if value == "" {
 		return "", fmt.Errorf("key %q not found", key)
 	}
-	value, err := base64.StdEncoding.DecodeString(resp.KVs[0].Value)
-	return string(value), err
+	return value, nil
 }
 
 // startEtcd starts etcd under rkt with its data on a host volume and its
@@ -118,10 +100,10 @@ func startEtcd(t *testing.T, e *rktEnv, dataDir string) (*exec.Cmd, etcdKV) {
 		}
 	})
 
-	kv := etcdKV{url: client, client: &http.Client{Timeout: 2 * time.Second}}
+	kv := etcdKV{endpoint: client}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		_, err := kv.post("/v3/kv/range", map[string]string{"key": "cHJvYmU="})
+		_, err := kv.etcdctl("endpoint", "health")
 		if err == nil {
 			return cmd, kv
 		}
