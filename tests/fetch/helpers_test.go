@@ -4,18 +4,10 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"io"
 	"log"
-	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -29,6 +21,7 @@ import (
 	"github.com/rktfly/rkt/internal/testbuild"
 	"github.com/rktfly/rkt/internal/testns"
 	"github.com/rktfly/rkt/internal/testrkt"
+	"github.com/rktfly/rkt/internal/testtls"
 )
 
 // testHosts are mapped to 127.0.0.1 inside the test's network namespace.
@@ -57,12 +50,12 @@ func isolate(t *testing.T) *env {
 		return nil
 	}
 	e := &env{t: t, rkt: rkt, scratch: scratch, mux: http.NewServeMux()}
-	cert, caPEM := makeCertificates(t)
+	ca := testtls.NewCA(t, testHosts...)
 	e.caFile = filepath.Join(scratch, "ca.pem")
-	if err := os.WriteFile(e.caFile, caPEM, 0o644); err != nil {
+	if err := os.WriteFile(e.caFile, ca.PEM, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:443", &tls.Config{Certificates: []tls.Certificate{cert}})
+	ln, err := tls.Listen("tcp", "127.0.0.1:443", &tls.Config{Certificates: []tls.Certificate{ca.Server}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,53 +71,6 @@ func isolate(t *testing.T) *env {
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return e
-}
-
-// makeCertificates returns a server certificate for testHosts and the PEM
-// of the CA that signed it.
-func makeCertificates(t *testing.T) (tls.Certificate, []byte) {
-	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "rkt functional test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(2 * time.Hour),
-		IsCA:                  true,
-		KeyUsage:              x509.KeyUsageCertSign,
-		BasicConstraintsValid: true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: testHosts[0]},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(2 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     testHosts,
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, caPEM
 }
 
 // result is the outcome of one rkt command.

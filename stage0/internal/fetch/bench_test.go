@@ -40,7 +40,7 @@ func BenchmarkFetchLoopback(b *testing.B) {
 			Store:       st,
 			TmpDir:      filepath.Join(dir, "tmp"),
 			NoRender:    true,
-			RootCAs:     srv.ca.pool,
+			RootCAs:     srv.ca.Pool,
 			DialContext: srv.dial,
 			Insecure:    InsecureOptions{Image: true},
 		}

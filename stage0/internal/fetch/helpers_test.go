@@ -5,20 +5,14 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -29,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rktfly/rkt/internal/testtls"
 	"github.com/rktfly/rkt/stage0/internal/store"
 )
 
@@ -36,67 +31,10 @@ import (
 // connection to them is pinned to a loopback listener by testDialer.
 var testHosts = []string{"example.com", "www.example.com", "coreos.com", "other.example", "localhost"}
 
-// testCA is a certificate authority made at test time, and a leaf
-// certificate for testHosts and 127.0.0.1 signed by it.
-type testCA struct {
-	pool *x509.CertPool
-	leaf tls.Certificate
-	pem  []byte
-}
-
-func newTestCA(t testing.TB) *testCA {
-	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "rkt fetch test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		KeyUsage:              x509.KeyUsageCertSign,
-		BasicConstraintsValid: true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leafTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "example.com"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     testHosts,
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, caCert, &leafKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(caCert)
-	return &testCA{
-		pool: pool,
-		leaf: tls.Certificate{Certificate: [][]byte{leafDER}, PrivateKey: leafKey},
-	}
-}
-
 // testServer is an https server and a plain http server on 127.0.0.1 that
 // share one handler. Requests are recorded.
 type testServer struct {
-	ca    *testCA
+	ca    *testtls.CA
 	tls   *httptest.Server
 	plain *httptest.Server
 	mux   *http.ServeMux
@@ -107,7 +45,7 @@ type testServer struct {
 
 func newTestServer(t testing.TB) *testServer {
 	t.Helper()
-	s := &testServer{ca: newTestCA(t), mux: http.NewServeMux()}
+	s := &testServer{ca: testtls.NewCA(t, testHosts...), mux: http.NewServeMux()}
 	record := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.requests = append(s.requests, r.Clone(context.Background()))
@@ -115,7 +53,7 @@ func newTestServer(t testing.TB) *testServer {
 		s.mux.ServeHTTP(w, r)
 	})
 	s.tls = httptest.NewUnstartedServer(record)
-	s.tls.TLS = &tls.Config{Certificates: []tls.Certificate{s.ca.leaf}}
+	s.tls.TLS = &tls.Config{Certificates: []tls.Certificate{s.ca.Server}}
 	// Handshake failures are expected in certificate tests.
 	s.tls.Config.ErrorLog = log.New(io.Discard, "", 0)
 	s.tls.StartTLS()
@@ -183,7 +121,7 @@ func newTestFetcher(t *testing.T, srv *testServer) *Fetcher {
 		IdleTimeout: 5 * time.Second,
 	}
 	if srv != nil {
-		f.RootCAs = srv.ca.pool
+		f.RootCAs = srv.ca.Pool
 		f.DialContext = srv.dial
 	}
 	return f
