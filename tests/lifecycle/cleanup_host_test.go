@@ -4,12 +4,10 @@ import (
 	"archive/tar"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -36,59 +34,7 @@ func mountHostSubmounts(t *testing.T) map[string]int {
 			t.Fatalf("mount tmpfs on %s: %v", point, err)
 		}
 	}
-	mounts, err := mountinfo.ReadSelf()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := map[string]int{}
-	for _, m := range mounts {
-		for _, point := range hostSubmounts {
-			if m.MountPoint == point {
-				ids[point] = m.ID
-			}
-		}
-	}
-	return ids
-}
-
-// mountsOutside returns one line per mount that is not at or below dir:
-// ID, parent ID, mount point and propagation fields.
-func mountsOutside(t *testing.T, dir string) []string {
-	t.Helper()
-	mounts, err := mountinfo.ReadSelf()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lines []string
-	for _, m := range mounts {
-		if !mountinfo.IsUnder(m.MountPoint, dir) {
-			lines = append(lines, fmt.Sprintf("%d %d %s %s", m.ID, m.Parent, m.MountPoint, strings.Join(m.Optional, " ")))
-		}
-	}
-	return lines
-}
-
-// assertHostSubmounts reports each mount of ids that is gone.
-func assertHostSubmounts(t *testing.T, ids map[string]int) {
-	t.Helper()
-	mounts, err := mountinfo.ReadSelf()
-	if err != nil {
-		t.Fatal(err)
-	}
-	present := map[int]string{}
-	for _, m := range mounts {
-		present[m.ID] = m.MountPoint
-	}
-	for _, point := range hostSubmounts {
-		id, ok := ids[point]
-		if !ok {
-			t.Errorf("host submount %s was never mounted", point)
-			continue
-		}
-		if present[id] != point {
-			t.Errorf("host mount %d at %s is gone", id, point)
-		}
-	}
+	return testns.MountIDs(t, hostSubmounts...)
 }
 
 // writeDevSymlinkImage writes an ACI that runs /true from the "true" test
@@ -225,15 +171,15 @@ func TestGCKeepsHostMountsHiddenByPod(t *testing.T) {
 			if len(mountinfo.Under(readMounts(t), e.data)) == 0 {
 				t.Fatal("rkt run left no mounts below the data dir, so gc has nothing to unmount")
 			}
-			afterRun := mountsOutside(t, e.data)
+			afterRun := testns.MountsOutside(t, e.data)
 
 			stdout, stderr, code = e.rkt("--debug", "gc", "--grace-period=0s")
 			if code != 0 {
 				t.Errorf("gc exited %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 			}
 
-			assertHostSubmounts(t, hostIDs)
-			if afterGC := mountsOutside(t, e.data); !reflect.DeepEqual(afterGC, afterRun) {
+			testns.AssertStillMounted(t, hostIDs)
+			if afterGC := testns.MountsOutside(t, e.data); !reflect.DeepEqual(afterGC, afterRun) {
 				t.Errorf("gc changed mounts outside the data dir\nafter run: %q\nafter gc:  %q", afterRun, afterGC)
 			}
 			e.checkHostIntact()

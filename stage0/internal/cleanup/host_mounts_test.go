@@ -2,7 +2,6 @@ package cleanup
 
 import (
 	"errors"
-	"fmt"
 	"log"
 	"os"
 	"path/filepath"
@@ -29,66 +28,6 @@ func shareHostDevSys(t *testing.T) []string {
 	mustMount(t, "", "/dev", "", unix.MS_REC|unix.MS_SHARED)
 	mustMount(t, "", "/sys", "", unix.MS_REC|unix.MS_SHARED)
 	return points
-}
-
-// hostMounts returns one line per mount outside dir: ID, parent ID, mount
-// point and propagation fields.
-func hostMounts(t *testing.T, dir string) []string {
-	t.Helper()
-	mounts, err := mountinfo.ReadSelf()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lines []string
-	for _, m := range mounts {
-		if mountinfo.IsUnder(m.MountPoint, dir) {
-			continue
-		}
-		lines = append(lines, fmt.Sprintf("%d %d %s %s", m.ID, m.Parent, m.MountPoint, strings.Join(m.Optional, " ")))
-	}
-	return lines
-}
-
-// mountedIDs returns the mount ID of each mount point of points, or fails.
-func mountedIDs(t *testing.T, points []string) map[string]int {
-	t.Helper()
-	mounts, err := mountinfo.ReadSelf()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := map[string]int{}
-	for _, m := range mounts {
-		for _, point := range points {
-			if m.MountPoint == point {
-				ids[point] = m.ID
-			}
-		}
-	}
-	for _, point := range points {
-		if _, ok := ids[point]; !ok {
-			t.Fatalf("%s is not mounted", point)
-		}
-	}
-	return ids
-}
-
-// assertStillMounted reports each mount of want (mount point to ID) that is
-// gone from mountinfo.
-func assertStillMounted(t *testing.T, want map[string]int) {
-	t.Helper()
-	mounts, err := mountinfo.ReadSelf()
-	if err != nil {
-		t.Fatal(err)
-	}
-	present := map[int]string{}
-	for _, m := range mounts {
-		present[m.ID] = m.MountPoint
-	}
-	for point, id := range want {
-		if present[id] != point {
-			t.Errorf("host mount %d at %s was unmounted", id, point)
-		}
-	}
 }
 
 func testLogger(t *testing.T) *log.Logger {
@@ -195,21 +134,21 @@ func TestDeletePodKeepsSharedHostMounts(t *testing.T) {
 				return
 			}
 			points := shareHostDevSys(t)
-			hostIDs := mountedIDs(t, points)
+			hostIDs := testns.MountIDs(t, points...)
 			pod := filepath.Join(scratch, "pods", "exited-garbage", "pod")
 			writeFile(t, filepath.Join(pod, "pod"), "{}")
 			tt.build(t, scratch, pod)
 			if len(mountPointsUnder(t, pod)) == 0 {
 				t.Fatal("the fake pod has no mounts")
 			}
-			before := hostMounts(t, pod)
+			before := testns.MountsOutside(t, pod)
 
 			if err := DeletePod(Pod{Dir: pod, UUID: "test"}, Options{Log: testLogger(t)}); err != nil {
 				t.Fatalf("DeletePod: %v", err)
 			}
 
-			assertStillMounted(t, hostIDs)
-			if after := hostMounts(t, pod); !reflect.DeepEqual(after, before) {
+			testns.AssertStillMounted(t, hostIDs)
+			if after := testns.MountsOutside(t, pod); !reflect.DeepEqual(after, before) {
 				t.Errorf("mounts outside the pod changed\nbefore: %q\nafter:  %q", before, after)
 			}
 			if left := mountPointsUnder(t, pod); len(left) != 0 {
@@ -226,7 +165,7 @@ func TestDeletePodRefusesHiddenSharedRoot(t *testing.T) {
 		return
 	}
 	points := shareHostDevSys(t)
-	hostIDs := mountedIDs(t, points)
+	hostIDs := testns.MountIDs(t, points...)
 	pod := filepath.Join(scratch, "pod")
 	writeFile(t, filepath.Join(pod, "pod"), "{}")
 	// Without overlays, a volume stacked on the /dev bind hides the bind,
@@ -235,14 +174,14 @@ func TestDeletePodRefusesHiddenSharedRoot(t *testing.T) {
 	mustMount(t, "/dev", dev, "", unix.MS_BIND|unix.MS_REC)
 	mustMount(t, "/dev", dev, "", unix.MS_BIND)
 	podMounts := mountPointsUnder(t, pod)
-	before := hostMounts(t, pod)
+	before := testns.MountsOutside(t, pod)
 
 	err := DeletePod(Pod{Dir: pod, UUID: "test"}, Options{Log: testLogger(t)})
 	if !errors.Is(err, ErrMountsRemain) {
 		t.Fatalf("DeletePod: err = %v, want ErrMountsRemain", err)
 	}
-	assertStillMounted(t, hostIDs)
-	if after := hostMounts(t, pod); !reflect.DeepEqual(after, before) {
+	testns.AssertStillMounted(t, hostIDs)
+	if after := testns.MountsOutside(t, pod); !reflect.DeepEqual(after, before) {
 		t.Errorf("mounts outside the pod changed\nbefore: %q\nafter:  %q", before, after)
 	}
 	if left := mountPointsUnder(t, pod); !reflect.DeepEqual(left, podMounts) {
@@ -257,7 +196,7 @@ func TestDeletePodUnmountsNothingWhenPrivateFails(t *testing.T) {
 		return
 	}
 	points := shareHostDevSys(t)
-	hostIDs := mountedIDs(t, points)
+	hostIDs := testns.MountIDs(t, points...)
 	pod := filepath.Join(scratch, "pod")
 	writeFile(t, filepath.Join(pod, "pod"), "{}")
 	rootfs := filepath.Join(pod, "rootfs")
@@ -276,7 +215,7 @@ func TestDeletePodUnmountsNothingWhenPrivateFails(t *testing.T) {
 	if !errors.Is(err, unix.EPERM) {
 		t.Fatalf("DeletePod: err = %v, want EPERM", err)
 	}
-	assertStillMounted(t, hostIDs)
+	testns.AssertStillMounted(t, hostIDs)
 	if left := mountPointsUnder(t, pod); !reflect.DeepEqual(left, podMounts) {
 		t.Errorf("pod mounts = %q, want them all kept: %q", left, podMounts)
 	}
