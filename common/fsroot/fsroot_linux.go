@@ -106,8 +106,8 @@ func openat2InRoot(rootFd int, p string, flags int, mode uint32) (int, error) {
 	}
 	for attempt := 0; ; attempt++ {
 		fd, err := unix.Openat2(rootFd, p, &how)
-		// EAGAIN means a concurrent rename could have moved the lookup; the
-		// kernel asks the caller to retry.
+		// The kernel returns EAGAIN when a concurrent rename may have moved
+		// the lookup, so that the caller retries.
 		if errors.Is(err, unix.EAGAIN) && attempt < 16 {
 			continue
 		}

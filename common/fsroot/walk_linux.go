@@ -24,7 +24,7 @@ type walkOptions struct {
 	lexicalMissing bool
 }
 
-// walkResult is where a walk ended.
+// walkResult is the end point of a walk.
 type walkResult struct {
 	// fd is an O_PATH fd of the last existing component (the root itself
 	// when nothing below it exists). The caller closes it.
@@ -34,8 +34,8 @@ type walkResult struct {
 	// missing are the components after the existing part, when the walk
 	// stopped at a component that does not exist.
 	missing []string
-	// missingErr is why the first missing component was missing: ENOENT,
-	// or ENOTDIR when a non-directory was followed by more components.
+	// missingErr is the reason the first missing component is missing:
+	// ENOENT, or ENOTDIR when a non-directory was followed by more components.
 	missingErr error
 }
 

@@ -24,7 +24,7 @@ const (
 // IsolateNet is Isolate with a new network namespace as well: the child has
 // only a loopback interface, brought up, and an /etc/hosts that maps
 // localhost and each of hosts to 127.0.0.1. A test server listening on
-// 127.0.0.1:443 then answers https://<host>/ for those names, and no request
+// 127.0.0.1:443 then serves https://<host>/ for those names, and no request
 // of the test can reach another machine, since no other interface or route
 // exists in the namespace. The hosts file is bind-mounted inside the child's
 // mount namespace only.

@@ -15,8 +15,8 @@ var Stage1DefaultName = "coreos.com/rkt/stage1-fly"
 
 // Stage1DefaultVersion is the version label of the default stage1
 // (configure's --with-stage1-default-version, else the rkt version). A value
-// ending in "-dirty" tells stage0 to skip the store lookup by name and
-// version and to fetch the image from its location instead.
+// ending in "-dirty" makes stage0 skip the store lookup by name and
+// version and fetch the image from its location instead.
 var Stage1DefaultVersion = defaultVersion
 
 // Stage1DefaultLocation is a URL (file://, http://, https://, docker://) or

@@ -6,8 +6,8 @@ import (
 	"github.com/rktfly/rkt/common/envfile"
 )
 
-// defaultEnv is what fly adds when the app's environment lacks the name,
-// even for an app that does not run as root.
+// defaultEnv are the variables fly adds when the app's environment lacks
+// the name, even for an app that does not run as root.
 var defaultEnv = []envfile.Var{
 	{Name: "PATH", Value: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
 	{Name: "SHELL", Value: "/bin/sh"},
