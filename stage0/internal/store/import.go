@@ -142,21 +142,19 @@ func sameFile(rec *fileRecord, st *unix.Stat_t) bool {
 }
 
 // cachedFileKey returns the image key recorded for an unchanged file, if that
-// image is still stored. The same transaction reads the image record into the
-// record cache, for the RenderTree and ImageManifest calls that follow.
+// image is still stored. It puts the image record into the record cache, for
+// the RenderTree and ImageManifest calls that follow.
 func (s *Store) cachedFileKey(path string, st *unix.Stat_t) (string, bool) {
 	var rec fileRecord
 	var image imageRecord
-	var found bool
-	err := s.view(func(tx *bolt.Tx) error {
-		var err error
-		found, err = getJSON(tx.Bucket(bucketFiles), path, &rec)
-		if err != nil || !found {
-			return err
-		}
-		found, err = getJSON(tx.Bucket(bucketImages), rec.Key, &image)
-		return err
-	})
+	snap, err := s.loadSnapshot()
+	found := false
+	if err == nil {
+		found, err = snap.get(bucketFiles, path, &rec)
+	}
+	if err == nil && found {
+		found, err = snap.get(bucketImages, rec.Key, &image)
+	}
 	if err != nil {
 		s.log.Printf("read stat cache entry for %s: %v", path, err)
 		return "", false
@@ -207,7 +205,11 @@ func (s *Store) ImportAndReport(r io.Reader, opts ImportOptions) (ImportResult, 
 	}
 	defer lock.unlock()
 
-	if _, err := s.getImage(key); err == nil {
+	recorded, err := s.imageRecorded(key)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	if recorded {
 		s.log.Printf("image %s is already in the store", key)
 		return ImportResult{Key: key}, s.updateRemote(key, opts)
 	}

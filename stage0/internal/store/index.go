@@ -93,13 +93,12 @@ func (s *Store) getImage(key string) (*imageRecord, error) {
 	if rec, ok := s.cachedRecord(key); ok {
 		return &rec, nil
 	}
+	snap, err := s.loadSnapshot()
+	if err != nil {
+		return nil, err
+	}
 	var rec imageRecord
-	var found bool
-	err := s.view(func(tx *bolt.Tx) error {
-		var err error
-		found, err = getJSON(tx.Bucket(bucketImages), key, &rec)
-		return err
-	})
+	found, err := snap.get(bucketImages, key, &rec)
 	if err != nil {
 		return nil, err
 	}
@@ -108,6 +107,18 @@ func (s *Store) getImage(key string) (*imageRecord, error) {
 	}
 	s.cacheRecord(&rec)
 	return &rec, nil
+}
+
+// imageRecorded reports whether the index has an entry for key. It reads the
+// index itself, not the copy that lookups use, because its callers hold the
+// key's lock and remove or replace files based on the result.
+func (s *Store) imageRecorded(key string) (bool, error) {
+	var found bool
+	err := s.view(func(tx *bolt.Tx) error {
+		found = tx.Bucket(bucketImages).Get([]byte(key)) != nil
+		return nil
+	})
+	return found, err
 }
 
 // ResolveKey resolves a full key or a prefix of at least "sha512-" and two
@@ -154,24 +165,27 @@ func (s *Store) ResolveKey(keyOrPrefix string) (string, error) {
 func (s *Store) FindByName(name string, labels types.Labels) (string, error) {
 	_, wantVersion := labels.Get("version")
 
+	snap, err := s.loadSnapshot()
+	if err != nil {
+		return "", err
+	}
 	var best *imageRecord
-	err := s.view(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketImages).ForEach(func(k, v []byte) error {
-			var rec imageRecord
-			if err := json.Unmarshal(v, &rec); err != nil {
-				return fmt.Errorf("decode index entry %q: %w", k, err)
+	if images := snap.buckets[string(bucketImages)]; images != nil {
+		for _, key := range images.keys {
+			rec, ok := s.cachedRecord(key)
+			if !ok {
+				if err := json.Unmarshal(images.values[key], &rec); err != nil {
+					return "", fmt.Errorf("decode index entry %q: %w", key, err)
+				}
+				s.cacheRecord(&rec)
 			}
 			if rec.Name != name || !hasLabels(rec.Labels, labels) {
-				return nil
+				continue
 			}
 			if best == nil || betterMatch(&rec, best, wantVersion) {
 				best = &rec
 			}
-			return nil
-		})
-	})
-	if err != nil {
-		return "", err
+		}
 	}
 	if best == nil {
 		return "", fmt.Errorf("%w: %s%s", ErrNotFound, name, formatLabels(labels))

@@ -34,26 +34,20 @@ func (r *RemoteRecord) Fresh(now time.Time) bool {
 // GetRemote returns the cache record for url. It wraps ErrNotFound when the
 // URL was never recorded or its image has since been removed from the store.
 func (s *Store) GetRemote(url string) (*RemoteRecord, error) {
-	var rec RemoteRecord
-	err := s.view(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketRemotes)
-		if b == nil {
-			return fmt.Errorf("%w: no download recorded for %s", ErrNotFound, url)
-		}
-		found, err := getJSON(b, url, &rec)
-		if err != nil {
-			return err
-		}
-		if !found {
-			return fmt.Errorf("%w: no download recorded for %s", ErrNotFound, url)
-		}
-		if tx.Bucket(bucketImages).Get([]byte(rec.Key)) == nil {
-			return fmt.Errorf("%w: image %s downloaded from %s was removed", ErrNotFound, rec.Key, url)
-		}
-		return nil
-	})
+	snap, err := s.loadSnapshot()
 	if err != nil {
 		return nil, err
+	}
+	var rec RemoteRecord
+	found, err := snap.get(bucketRemotes, url, &rec)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, fmt.Errorf("%w: no download recorded for %s", ErrNotFound, url)
+	}
+	if images := snap.buckets[string(bucketImages)]; images == nil || images.values[rec.Key] == nil {
+		return nil, fmt.Errorf("%w: image %s downloaded from %s was removed", ErrNotFound, rec.Key, url)
 	}
 	return &rec, nil
 }

@@ -221,11 +221,8 @@ func (s *Store) removeOrphanImage(key string) error {
 	}
 	defer lock.unlock()
 
-	_, err = s.getImage(key)
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, ErrNotFound) {
+	recorded, err := s.imageRecorded(key)
+	if err != nil || recorded {
 		return err
 	}
 	s.log.Printf("removing unrecorded image directory %s", s.imageDir(key))

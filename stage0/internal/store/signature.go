@@ -58,16 +58,11 @@ func (s *Store) RecordSignature(key string, rec SignatureRecord) error {
 func (s *Store) Signature(key string) (*SignatureRecord, error) {
 	key = normalizeKey(key)
 	var rec SignatureRecord
-	var found bool
-	err := s.view(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketVerified)
-		if b == nil {
-			return nil
-		}
-		var err error
-		found, err = getJSON(b, key, &rec)
-		return err
-	})
+	snap, err := s.loadSnapshot()
+	found := false
+	if err == nil {
+		found, err = snap.get(bucketVerified, key, &rec)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read signature record of image %s: %w", key, err)
 	}

@@ -39,11 +39,13 @@ type Options struct {
 // Store is an image store in one directory. It holds no open files between
 // calls, so several processes can use the same directory at once.
 //
-// A Store keeps the image records that it has read until its next write to
-// the index, so that the lookups of one command open the index once or twice
-// instead of once per lookup. Such a record can be stale if another process
-// changes it meanwhile. The records are only cached, never trusted for the
-// files: a rendered tree is still checked on disk before it is reused.
+// A Store keeps the copy of the index that its first lookup read until its
+// next write to the index, so that the lookups of one command open the index
+// once instead of once per lookup. The copy can be stale if another process
+// changes the index meanwhile. It is never trusted for the files: a rendered
+// tree is still checked on disk before it is reused, and the checks made
+// under an image's lock before files are replaced or removed read the index
+// itself.
 type Store struct {
 	dir string
 	log *log.Logger
@@ -52,6 +54,9 @@ type Store struct {
 	// records caches image records by key. Nil means empty. Every write
 	// through update clears it.
 	records map[string]imageRecord
+	// snap is the copy of the index that lookups read, nil until the first
+	// lookup and after every write through update.
+	snap *snapshot
 }
 
 // Open opens the store in dir ($D/cas), creating it if needed. It scans
@@ -170,6 +175,7 @@ func (s *Store) forgetRecords() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.records = nil
+	s.snap = nil
 }
 
 // fileLock is an flock held on a file under locks/.
