@@ -31,6 +31,9 @@ type Pod struct {
 	// mounts lists the mounts this process made, in order, so that a
 	// failure before the stage1 exec can remove them.
 	mounts []string
+	// synced receives the result of the fsync of the state directory that
+	// the pod last moved into. The fsync runs while the pod is filled.
+	synced chan error
 }
 
 // Path returns the pod directory in its current state.
@@ -56,8 +59,9 @@ func EnsureStateDirs(dataDir string) error {
 }
 
 // Create makes a new pod directory. It creates pods/embryo/<uuid>, takes an
-// exclusive lock on it, renames it to pods/prepare/<uuid> and fsyncs
-// pods/prepare. The caller holds the lock until it renames the pod onward.
+// exclusive lock on it, renames it to pods/prepare/<uuid> and starts the
+// fsync of pods/prepare, which the next rename waits for. The caller holds
+// the lock until it renames the pod onward.
 // logger may be nil.
 func Create(dataDir string, logger *log.Logger) (*Pod, error) {
 	if logger == nil {
@@ -120,6 +124,9 @@ func OpenPrepared(dataDir, uuid string, logger *log.Logger) (*Pod, error) {
 // the pod's file system, renames the directory, releases the lock and fsyncs
 // pods/prepared, in the order rkt uses.
 func (p *Pod) MarkPrepared() error {
+	if err := p.waitSync(); err != nil {
+		return err
+	}
 	if err := unix.Syncfs(p.lock.Fd()); err != nil {
 		return fmt.Errorf("sync pod %s: %w", p.UUID, os.NewSyscallError("syncfs", err))
 	}
@@ -133,7 +140,8 @@ func (p *Pod) MarkPrepared() error {
 }
 
 // MarkRunning renames the locked pod to pods/run and fsyncs pods/run. The
-// lock fd stays open: it becomes the pod lock fd of the stage1.
+// lock fd stays open: it becomes the pod lock fd of the stage1, which Run
+// executes only once the fsync is done.
 func (p *Pod) MarkRunning() error {
 	if err := p.moveTo(poddir.StateDirRun, true); err != nil {
 		return fmt.Errorf("mark pod %s running: %w", p.UUID, err)
@@ -141,19 +149,37 @@ func (p *Pod) MarkRunning() error {
 	return nil
 }
 
-// moveTo renames the pod directory into the state directory to, and fsyncs
-// that state directory when sync is set.
+// moveTo renames the pod directory into the state directory to. With sync
+// set, it starts an fsync of that state directory. The next rename and the
+// stage1 exec wait for that fsync, so it overlaps the writes that fill the
+// pod while each rename still reaches the disk before the next one.
 func (p *Pod) moveTo(to string, sync bool) error {
+	if err := p.waitSync(); err != nil {
+		return err
+	}
 	from := p.Path()
 	dst := poddir.PodDir(p.dataDir, to, p.UUID)
 	if err := os.Rename(from, dst); err != nil {
 		return err
 	}
 	p.state = to
-	if !sync {
+	if sync {
+		dir := poddir.StateDir(p.dataDir, to)
+		p.synced = make(chan error, 1)
+		go func(done chan<- error) { done <- syncDir(dir) }(p.synced)
+	}
+	return nil
+}
+
+// waitSync returns the result of the fsync that moveTo started, waiting for
+// it if needed.
+func (p *Pod) waitSync() error {
+	if p.synced == nil {
 		return nil
 	}
-	return syncDir(poddir.StateDir(p.dataDir, to))
+	err := <-p.synced
+	p.synced = nil
+	return err
 }
 
 func syncDir(dir string) error {

@@ -9,6 +9,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -162,8 +163,12 @@ func (p *Pod) mountOverlays(store TreeStore, apps []PreparedApp) error {
 		if app.TreeID == "" {
 			return fmt.Errorf("app %q of pod %s has no tree ID in appsinfo", app.Name, p.UUID)
 		}
-		if err := os.MkdirAll(poddir.AppDir(dir, app.Name), 0o755); err != nil {
-			return err
+		// Stage1 images ship opt/stage2, so one mkdir is usually enough.
+		// MkdirAll covers an image without it.
+		if err := mkdirs(0o755, poddir.AppDir(dir, app.Name)); err != nil {
+			if err := os.MkdirAll(poddir.AppDir(dir, app.Name), 0o755); err != nil {
+				return err
+			}
 		}
 		data, err := os.ReadFile(poddir.AppInfoManifestPath(dir, app.Name))
 		if err != nil {
@@ -186,7 +191,8 @@ func (p *Pod) mountOverlays(store TreeStore, apps []PreparedApp) error {
 
 // mountTreeOverlay creates upper, work and target with the mode of lower
 // (the root of the merged tree takes its attributes from upper) and mounts
-// the overlay.
+// the overlay. upper and work are below the pod's overlay directory, and
+// target's parent exists.
 func (p *Pod) mountTreeOverlay(lower, upper, work, target string) error {
 	fi, err := os.Stat(lower)
 	if err != nil {
@@ -194,15 +200,47 @@ func (p *Pod) mountTreeOverlay(lower, upper, work, target string) error {
 	}
 	mode := fi.Mode().Perm()
 
-	if err := os.MkdirAll(poddir.OverlaysDir(p.Path()), poddir.DirMode); err != nil {
+	overlays := poddir.OverlaysDir(p.Path())
+	if err := mkdirs(poddir.DirMode, overlays); err != nil {
 		return err
 	}
-	for _, d := range []string{upper, work, target} {
-		if err := os.MkdirAll(d, mode); err != nil {
+	var dirs []string
+	for _, dir := range []string{upper, work} {
+		rel, err := filepath.Rel(overlays, dir)
+		if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+			return fmt.Errorf("overlay directory %s is not below %s", dir, overlays)
+		}
+		path := overlays
+		for _, name := range strings.Split(rel, "/") {
+			path = filepath.Join(path, name)
+			if !slices.Contains(dirs, path) {
+				dirs = append(dirs, path)
+			}
+		}
+	}
+	if err := mkdirs(mode, append(dirs, target)...); err != nil {
+		return err
+	}
+	return p.mountOverlay(lower, upper, work, target)
+}
+
+// mkdirs creates each directory with mode, in order, and accepts one that
+// exists. Each parent must exist or come earlier in dirs. Unlike
+// os.MkdirAll, it makes one mkdir call per directory and no stat calls.
+func mkdirs(mode os.FileMode, dirs ...string) error {
+	for _, dir := range dirs {
+		err := os.Mkdir(dir, mode)
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		if fi, statErr := os.Stat(dir); statErr != nil || !fi.IsDir() {
 			return err
 		}
 	}
-	return p.mountOverlay(lower, upper, work, target)
+	return nil
 }
 
 // linkMtab makes etc/mtab in the app root a symlink to ../proc/self/mounts
@@ -227,6 +265,9 @@ func linkMtab(root string) error {
 // execStage1 replaces rkt with the stage1 run entrypoint: cwd is the pod
 // directory, the pod lock fd survives the exec and is named in RKT_LOCK_FD.
 func (p *Pod) execStage1(argv []string) error {
+	if err := p.waitSync(); err != nil {
+		return fmt.Errorf("pod %s: %w", p.UUID, err)
+	}
 	if err := os.Chdir(p.Path()); err != nil {
 		return fmt.Errorf("pod %s: %w", p.UUID, err)
 	}
