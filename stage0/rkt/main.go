@@ -114,6 +114,9 @@ func runMain() int {
 	if err == nil {
 		return exitOK
 	}
+	if code, ok := handOver(cmd, err); ok {
+		return code
+	}
 
 	code := exitFailure
 	var ece *exitCodeError
