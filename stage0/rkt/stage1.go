@@ -232,6 +232,8 @@ func (s *stage1Selector) fromDefault(ctx context.Context, fetcher imageFetcher) 
 		firstErr = fmt.Errorf("default stage1 image %s: %w", location, err)
 	}
 
+	// NOTE: in rkt-full started by rkt, this is the directory of rkt-full,
+	// which is not rkt's when rkt-full is installed at its configured path.
 	exe, err := os.Executable()
 	if err != nil {
 		return "", errors.Join(firstErr, fmt.Errorf("locate the rkt binary: %w", err))
