@@ -19,8 +19,8 @@ import (
 // next to its own binary first.
 const fullBinaryName = "rkt-full"
 
-// fullBinaryPath is where an installed rkt-full is looked for when none is
-// next to rkt. The Makefile sets it from configure's --with-rkt-full.
+// fullBinaryPath is the path of an installed rkt-full, looked up when none
+// is next to rkt. The Makefile sets it from configure's --with-rkt-full.
 var fullBinaryPath = "/usr/local/libexec/rkt/rkt-full"
 
 // fullCommandError is returned by a subcommand that only rkt-full serves.

@@ -34,6 +34,9 @@ func runTrust(*cobra.Command, []string) error {
 // newRunFetcher returns the fetcher of rkt run and prepare: it serves
 // images from the store, imports local files and reuses recorded signature
 // checks, and returns a *localfetch.NeedsError for anything else.
+//
+// NOTE: it reads no auth.d files, because only downloads use them, so an
+// invalid auth.d file fails a warm run in rkt-full but not in rkt.
 func newRunFetcher(st *store.Store, dataDir string, opts insecureOptions, warn, debug *log.Logger) (imageFetcher, error) {
 	keys := trustedkeys.Config{SystemConfig: globalFlags.systemConfig, LocalConfig: globalFlags.localConfig}
 	return &localfetch.Fetcher{

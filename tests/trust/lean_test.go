@@ -11,9 +11,9 @@ import (
 )
 
 // TestSignedWarmRunWithoutRktFull checks that a recorded signature check
-// serves a warm run in rkt alone: rkt-full checks the signature on the
-// first run, and a copy of rkt without rkt-full runs the image again while
-// the image, its signature and the trusted keys are unchanged.
+// serves a warm run in rkt alone. rkt-full checks the signature on the
+// first run. A copy of rkt without rkt-full then runs the image again,
+// while the image, its signature and the trusted keys are unchanged.
 func TestSignedWarmRunWithoutRktFull(t *testing.T) {
 	scratch, inside := testns.Isolate(t)
 	if !inside {

@@ -3,7 +3,6 @@ package fetch
 import (
 	"context"
 	"crypto/x509"
-	"fmt"
 	"io"
 	"log"
 	"net"
@@ -195,14 +194,6 @@ func (f *Fetcher) stderr() io.Writer {
 		return io.Discard
 	}
 	return f.Stderr
-}
-
-func (f *Fetcher) warnf(format string, args ...any) {
-	if f.Warn != nil {
-		f.Warn.Printf(format, args...)
-		return
-	}
-	fmt.Fprintf(f.stderr(), format+"\n", args...)
 }
 
 func (f *Fetcher) tmpDir() string {

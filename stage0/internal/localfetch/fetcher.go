@@ -132,7 +132,7 @@ type Request struct {
 type NeedsError struct {
 	// Image is the image argument, URL or name.
 	Image string
-	// Work is what the image needs, such as "a download".
+	// Work is the missing step, such as "a download".
 	Work string
 }
 

@@ -308,10 +308,10 @@ func (f *Fetcher) checkRecordedBeforeImport(path, imageFile, sigPath string) err
 }
 
 // recordedCheck opens the detached signature of the file image path and
-// returns the recorded check of key when it covered the same image file
-// identity, the same signature file identity and the same trust state for
-// the image name, or else nil. want is the record that a check made now
-// would store. The caller closes sig.
+// returns the recorded check of key, or nil when the record does not apply.
+// A record applies when it covered the same image file identity, the same
+// signature file identity and the same trust state for the image name. want
+// is the record that a check made now would store. The caller closes sig.
 func (f *Fetcher) recordedCheck(key, path, imageFile, sigPath string) (rec *store.SignatureRecord, want store.SignatureRecord, sig *os.File, err error) {
 	sigPath, err = filepath.Abs(signaturePath(path, sigPath))
 	if err != nil {

@@ -33,6 +33,7 @@ func writeACI(t *testing.T, dir, file, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(zw)

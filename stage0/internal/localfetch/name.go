@@ -86,6 +86,7 @@ func (f *Fetcher) fetchApp(ctx context.Context, app *imageref.App, sigFile strin
 			return "", fmt.Errorf("image %q is not in the store and the pull policy is never: fetch it first or use --pull-policy=new: %w", app.String(), err)
 		}
 	}
+
 	remote := f.remote()
 	if remote == nil {
 		return "", &NeedsError{Image: fmt.Sprintf("%q", app.String()), Work: "discovery and a download"}
