@@ -3,7 +3,8 @@
 #   ./autogen.sh && ./configure --with-stage1-flavors=fly && make
 #
 # Everything goes to build-rkt-$(PACKAGE_VERSION)/:
-#   bin/rkt, bin/stage1-fly.aci   the product
+#   bin/rkt, bin/rkt-full,
+#   bin/stage1-fly.aci            the product
 #   target/bin -> ../bin          rkt's own layout
 #   images/*.aci                  test images (busybox, inspect, example, true, etcd)
 #   tools/                        build helpers (acibuild, actool)
@@ -48,6 +49,13 @@ RKT_LDFLAGS := \
 	-X '$(BUILDINFO).Features=$(RKT_FEATURES)' \
 	-X '$(BUILDINFO).AppcVersion=$(APPC_VERSION)'
 
+# rkt is built with the rktlean tag: it links no HTTP, TLS or OpenPGP code
+# and hands the commands that need them to rkt-full, the same main package
+# built without the tag, which it looks for next to itself and then at
+# RKT_FULL_PATH.
+RKT_LEAN_TAGS := rktlean
+RKT_LEAN_LDFLAGS := $(RKT_LDFLAGS) -X 'main.fullBinaryPath=$(RKT_FULL_PATH)'
+
 # Extra flags for `go test` in `make check`, for example GOTESTFLAGS=-run=TestFoo.
 GOTESTFLAGS ?=
 GOTEST_TIMEOUT ?= 45m
@@ -55,9 +63,9 @@ GOTEST_TIMEOUT ?= 45m
 comma := ,
 STAGE1_ACIS := $(foreach flavor,$(subst $(comma), ,$(RKT_STAGE1_FLAVORS)),$(BINDIR)/stage1-$(flavor).aci)
 
-.PHONY: all rkt stage1 images tools target-link check vet test run-example bench clean distclean FORCE
+.PHONY: all rkt rkt-full stage1 images tools target-link check vet test run-example bench clean distclean FORCE
 
-all: stage1 images rkt target-link
+all: stage1 images rkt rkt-full target-link
 
 tools: $(TOOLSDIR)/acibuild $(TOOLSDIR)/actool
 
@@ -69,15 +77,24 @@ $(TOOLSDIR)/actool: FORCE
 	@mkdir -p $(TOOLSDIR)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $@ github.com/appc/spec/actool
 
-# rkt is built once stage0/rkt has Go files, so that the rest of the tree can
-# be built while stage0 is being written.
+# rkt and rkt-full are built once stage0/rkt has Go files, so that the rest
+# of the tree can be built while stage0 is being written.
 rkt: FORCE
 	@mkdir -p $(BINDIR)
 	@if ls stage0/rkt/*.go >/dev/null 2>&1; then \
-		echo "CGO_ENABLED=0 $(GO) build -trimpath -ldflags \"$(RKT_LDFLAGS)\" -o $(BINDIR)/rkt ./stage0/rkt"; \
-		CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(RKT_LDFLAGS)" -o $(BINDIR)/rkt ./stage0/rkt; \
+		echo "CGO_ENABLED=0 $(GO) build -trimpath -tags $(RKT_LEAN_TAGS) -ldflags \"$(RKT_LEAN_LDFLAGS)\" -o $(BINDIR)/rkt ./stage0/rkt"; \
+		CGO_ENABLED=0 $(GO) build -trimpath -tags $(RKT_LEAN_TAGS) -ldflags "$(RKT_LEAN_LDFLAGS)" -o $(BINDIR)/rkt ./stage0/rkt; \
 	else \
 		echo "make: stage0/rkt has no Go files yet: skipping $(BINDIR)/rkt" >&2; \
+	fi
+
+rkt-full: FORCE
+	@mkdir -p $(BINDIR)
+	@if ls stage0/rkt/*.go >/dev/null 2>&1; then \
+		echo "CGO_ENABLED=0 $(GO) build -trimpath -ldflags \"$(RKT_LDFLAGS)\" -o $(BINDIR)/rkt-full ./stage0/rkt"; \
+		CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(RKT_LDFLAGS)" -o $(BINDIR)/rkt-full ./stage0/rkt; \
+	else \
+		echo "make: stage0/rkt has no Go files yet: skipping $(BINDIR)/rkt-full" >&2; \
 	fi
 
 stage1: $(STAGE1_ACIS)
@@ -98,11 +115,15 @@ target-link:
 # to something other than "true").
 check: vet test
 
+# go vet and go test cover rkt-full's code by default. The files of the
+# rktlean build are vetted and tested with the tag in addition.
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags $(RKT_LEAN_TAGS) ./stage0/rkt/
 
 test: tools
 	CI=$${CI:-true} $(GO) test -count=1 -timeout $(GOTEST_TIMEOUT) $(GOTESTFLAGS) ./...
+	CI=$${CI:-true} $(GO) test -count=1 -tags $(RKT_LEAN_TAGS) $(GOTESTFLAGS) ./stage0/rkt/
 
 # Run the README's example image as root in a private mount namespace.
 run-example: all

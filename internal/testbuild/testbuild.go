@@ -92,6 +92,38 @@ func RktBinary(t testing.TB) string {
 	return path
 }
 
+// FullBinary returns the path of the built rkt-full, the rkt that does
+// downloads and signature checks for rkt.
+func FullBinary(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join(BinDir(t), "rkt-full")
+	requireFile(t, path)
+	return path
+}
+
+// RktWithoutFull copies the built rkt and stage1-fly.aci into dir, without
+// rkt-full, and returns the path of the copied rkt. Such an rkt serves only
+// what needs no download and no signature check beyond a recorded one. It
+// finds no rkt-full unless one is installed at its configured path.
+func RktWithoutFull(t testing.TB, dir string) string {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"rkt", "stage1-fly.aci"} {
+		src := filepath.Join(BinDir(t), name)
+		requireFile(t, src)
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(dir, "rkt")
+}
+
 // Stage1ACI returns the path of the built stage1-fly.aci.
 func Stage1ACI(t testing.TB) string {
 	t.Helper()

@@ -5,13 +5,10 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"sort"
 
-	"github.com/appc/spec/discovery"
-	"github.com/appc/spec/schema/types"
 	"github.com/spf13/cobra"
 
-	"github.com/rktfly/rkt/stage0/internal/fetch"
+	"github.com/rktfly/rkt/stage0/internal/imageref"
 	"github.com/rktfly/rkt/stage0/internal/store"
 )
 
@@ -59,7 +56,7 @@ func openStoredImage(cmd *cobra.Command, arg string) (*store.Store, string, erro
 // digits) or a name "name[:version][,label=value…]" matched in the store.
 // Nothing is downloaded.
 func resolveStoredImage(st *store.Store, arg string) (string, error) {
-	if fetch.IsHash(arg) {
+	if imageref.IsHash(arg) {
 		if len(arg) < len("sha512-")+2 {
 			return "", fmt.Errorf("image ID %q is too short: give at least sha512- and two hex digits", arg)
 		}
@@ -69,16 +66,11 @@ func resolveStoredImage(st *store.Store, arg string) (string, error) {
 		}
 		return key, nil
 	}
-	app, err := discovery.NewAppFromString(arg)
+	app, err := imageref.ParseApp(arg)
 	if err != nil {
 		return "", fmt.Errorf("invalid image %q: %w", arg, err)
 	}
-	labels := make(types.Labels, 0, len(app.Labels))
-	for name, value := range app.Labels {
-		labels = append(labels, types.Label{Name: name, Value: value})
-	}
-	sort.Slice(labels, func(i, j int) bool { return labels[i].Name < labels[j].Name })
-	key, err := st.FindByName(app.Name.String(), labels)
+	key, err := st.FindByName(app.Name.String(), app.LabelList())
 	if err != nil {
 		return "", fmt.Errorf("image %q: %w", arg, err)
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/rktfly/rkt/common/lock"
 	"github.com/rktfly/rkt/common/poddir"
-	"github.com/rktfly/rkt/stage0/internal/fetch"
+	"github.com/rktfly/rkt/stage0/internal/localfetch"
 	"github.com/rktfly/rkt/stage0/internal/store"
 )
 
@@ -55,7 +55,7 @@ func runImageGC(cmd *cobra.Command, args []string) error {
 		result.failures++
 	}
 	// Partial downloads that no fetch has touched for a day are abandoned.
-	if err := fetch.SweepPartialDownloads(poddir.TmpDir(dir), 24*time.Hour); err != nil {
+	if err := localfetch.SweepPartialDownloads(poddir.TmpDir(dir), 24*time.Hour); err != nil {
 		warn.Print(err)
 		result.failures++
 	}

@@ -110,9 +110,13 @@ func main() {
 // runMain executes the command line and returns the exit status, so that
 // deferred cleanup in commands runs before the process exits.
 func runMain() int {
+	cmdRkt.CompletionOptions.DisableDefaultCmd = namesOtherSubcommand(os.Args[1:])
 	cmd, err := cmdRkt.ExecuteC()
 	if err == nil {
 		return exitOK
+	}
+	if code, ok := handOver(cmd, err); ok {
+		return code
 	}
 
 	code := exitFailure
@@ -144,6 +148,29 @@ func runMain() int {
 	}
 	stderr.Printf("%s: %v (see %q)", name, err, cmd.CommandPath()+" --help")
 	return code
+}
+
+// namesOtherSubcommand reports whether the first argument that is not a
+// flag is the exact name of a subcommand other than help and completion.
+// Such a command never shows cobra's default completion command, so it
+// need not be built, which cobra otherwise does on every run. Help, usage,
+// prefixes and misspelt names keep it.
+func namesOtherSubcommand(args []string) bool {
+	for _, arg := range args {
+		if strings.HasPrefix(arg, "-") {
+			continue
+		}
+		if arg == "help" || arg == "completion" {
+			return false
+		}
+		for _, sub := range cmdRkt.Commands() {
+			if sub.Name() == arg {
+				return true
+			}
+		}
+		return false
+	}
+	return false
 }
 
 // isUnknownCommand reports whether err is cobra's error for a command name

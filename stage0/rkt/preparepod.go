@@ -100,6 +100,9 @@ func preparePod(o prepareOptions) (*preparedPod, error) {
 
 	resolver := &imageResolver{store: s, insecure: globalFlags.insecureOptions, pullPolicy: policy, debug: o.debug}
 	selector := &stage1Selector{images: resolver, cfg: cfg}
+	if err := preflightImages(selector, o); err != nil {
+		return nil, err
+	}
 	stage1Key, err := selector.selectStage1(o.flags.stage1)
 	if err != nil {
 		return nil, err

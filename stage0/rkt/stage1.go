@@ -11,13 +11,12 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/appc/spec/discovery"
 	"github.com/appc/spec/schema/types"
 	"github.com/spf13/pflag"
 
 	"github.com/rktfly/rkt/stage0/internal/buildinfo"
 	"github.com/rktfly/rkt/stage0/internal/config"
-	"github.com/rktfly/rkt/stage0/internal/fetch"
+	"github.com/rktfly/rkt/stage0/internal/imageref"
 	"github.com/rktfly/rkt/stage0/internal/store"
 )
 
@@ -89,16 +88,28 @@ func trusted(path string) bool {
 }
 
 // selectStage1 returns the store key of the stage1 image chosen by the
-// flags, the configuration or the build defaults. Every image goes through
-// the image fetcher with pull policy new and no dependencies, so that the
-// signature is checked unless the location is trusted.
+// flags, the configuration or the build defaults, and records its use.
 func (s *stage1Selector) selectStage1(f stage1Flags) (string, error) {
 	fetcher, err := s.images.imageFetcher()
 	if err != nil {
 		return "", err
 	}
+	key, err := s.stage1Key(fetcher, f)
+	if err != nil {
+		return "", err
+	}
+	s.markUsed(key)
+	return key, nil
+}
+
+// stage1Key returns the store key of the stage1 image chosen by the flags,
+// the configuration or the build defaults. Every image goes through fetcher
+// with pull policy new and no dependencies, so that the signature is checked
+// unless the location is trusted.
+func (s *stage1Selector) stage1Key(fetcher imageFetcher, f stage1Flags) (string, error) {
 	ctx := context.Background()
 	var key string
+	var err error
 	switch f.kind {
 	case "stage1-path":
 		key, err = s.fromPath(ctx, fetcher, f.value)
@@ -111,17 +122,11 @@ func (s *stage1Selector) selectStage1(f stage1Flags) (string, error) {
 	case "stage1-hash":
 		key, err = fetcher.FetchStage1Hash(ctx, f.value)
 	default:
-		key, err = s.fromDefault(ctx, fetcher)
-		if err != nil {
-			return "", err
-		}
-		s.markUsed(key)
-		return key, nil
+		return s.fromDefault(ctx, fetcher)
 	}
 	if err != nil {
 		return "", fmt.Errorf("stage1 image from --%s %q: %w", f.kind, f.value, err)
 	}
-	s.markUsed(key)
 	return key, nil
 }
 
@@ -134,7 +139,7 @@ func (s *stage1Selector) markUsed(key string) {
 	}
 }
 
-func (s *stage1Selector) fromPath(ctx context.Context, fetcher *fetch.Fetcher, path string) (string, error) {
+func (s *stage1Selector) fromPath(ctx context.Context, fetcher imageFetcher, path string) (string, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return "", err
@@ -143,7 +148,7 @@ func (s *stage1Selector) fromPath(ctx context.Context, fetcher *fetch.Fetcher, p
 }
 
 // fromImagesDir fetches the image file name from the stage1 images directory.
-func (s *stage1Selector) fromImagesDir(ctx context.Context, fetcher *fetch.Fetcher, name string) (string, error) {
+func (s *stage1Selector) fromImagesDir(ctx context.Context, fetcher imageFetcher, name string) (string, error) {
 	dir := s.imagesDir()
 	if err := checkInImagesDir(dir, name, s.cfg.Paths.Stage1Images != ""); err != nil {
 		return "", err
@@ -169,7 +174,7 @@ func checkInImagesDir(dir, name string, configured bool) error {
 
 // fromURL fetches a file, http or https URL. A file URL is trusted like the
 // path it names.
-func (s *stage1Selector) fromURL(ctx context.Context, fetcher *fetch.Fetcher, location string) (string, error) {
+func (s *stage1Selector) fromURL(ctx context.Context, fetcher imageFetcher, location string) (string, error) {
 	u, err := url.Parse(location)
 	if err != nil {
 		return "", fmt.Errorf("invalid URL: %w", err)
@@ -186,7 +191,7 @@ func (s *stage1Selector) fromURL(ctx context.Context, fetcher *fetch.Fetcher, lo
 // fromDefault looks up the configured or built-in name:version in the
 // store, and else fetches the configured or build-default location, falling
 // back to the file next to the rkt binary, which is not signature-checked.
-func (s *stage1Selector) fromDefault(ctx context.Context, fetcher *fetch.Fetcher) (string, error) {
+func (s *stage1Selector) fromDefault(ctx context.Context, fetcher imageFetcher) (string, error) {
 	name, version := s.cfg.Stage1.Name, s.cfg.Stage1.Version
 	if name == "" || version == "" {
 		name, version = buildinfo.Stage1DefaultName, buildinfo.Stage1DefaultVersion
@@ -227,6 +232,8 @@ func (s *stage1Selector) fromDefault(ctx context.Context, fetcher *fetch.Fetcher
 		firstErr = fmt.Errorf("default stage1 image %s: %w", location, err)
 	}
 
+	// NOTE: in rkt-full started by rkt, this is the directory of rkt-full,
+	// which is not rkt's when rkt-full is installed at its configured path.
 	exe, err := os.Executable()
 	if err != nil {
 		return "", errors.Join(firstErr, fmt.Errorf("locate the rkt binary: %w", err))
@@ -250,7 +257,7 @@ func (s *stage1Selector) lookupNameVersion(name, version string) (string, error)
 
 // fromLocation fetches the default location: an absolute path, or else a
 // URL. It skips the signature check when the location is trusted.
-func (s *stage1Selector) fromLocation(ctx context.Context, fetcher *fetch.Fetcher, location string) (string, error) {
+func (s *stage1Selector) fromLocation(ctx context.Context, fetcher imageFetcher, location string) (string, error) {
 	if filepath.IsAbs(location) {
 		return fetcher.FetchStage1Location(ctx, location, trusted(location))
 	}
@@ -260,7 +267,7 @@ func (s *stage1Selector) fromLocation(ctx context.Context, fetcher *fetch.Fetche
 // parseImageName splits an image string into its name and its labels,
 // with os and arch defaulted to the host's.
 func parseImageName(img string) (string, types.Labels, error) {
-	app, err := discovery.NewAppFromString(img)
+	app, err := imageref.ParseApp(img)
 	if err != nil {
 		return "", nil, fmt.Errorf("image name %q is invalid: %w", img, err)
 	}

@@ -1,3 +1,5 @@
+//go:build !rktlean
+
 package main
 
 import (

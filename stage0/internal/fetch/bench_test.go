@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/rktfly/rkt/stage0/internal/imageref"
 	"github.com/rktfly/rkt/stage0/internal/store"
 )
 
@@ -45,7 +46,7 @@ func BenchmarkFetchLoopback(b *testing.B) {
 			Insecure:    InsecureOptions{Image: true},
 		}
 		b.StartTimer()
-		if _, err := f.FetchImage(context.Background(), "https://example.com/bench.aci", PullUpdate); err != nil {
+		if _, err := f.FetchImage(context.Background(), "https://example.com/bench.aci", imageref.PullUpdate); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()

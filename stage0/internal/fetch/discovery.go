@@ -9,19 +9,14 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/appc/spec/discovery"
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
+
+	"github.com/rktfly/rkt/stage0/internal/imageref"
 )
 
 // maxDiscoveryPage bounds the HTML read from one discovery URL.
 const maxDiscoveryPage = 4 << 20
-
-// Endpoint is a discovered image URL and its detached signature URL.
-type Endpoint struct {
-	ACI string
-	ASC string
-}
 
 // acMeta is one <meta name="ac-…" content="PREFIX TEMPLATE"> tag.
 type acMeta struct {
@@ -39,7 +34,7 @@ var unfilledVariable = regexp.MustCompile(`\{[^}]*\}`)
 // This is the walk of github.com/appc/spec/discovery, written again here
 // because that package sends requests through package-level clients, with no
 // context, timeout or redirect policy and no way to pin tests to loopback.
-func (f *Fetcher) DiscoverImage(ctx context.Context, app *discovery.App) (Endpoint, error) {
+func (f *Fetcher) DiscoverImage(ctx context.Context, app *imageref.App) (Endpoint, error) {
 	var ep Endpoint
 	found := false
 	err := f.discoveryWalk(ctx, app.Name.String(), func(metas []acMeta) bool {
@@ -47,7 +42,7 @@ func (f *Fetcher) DiscoverImage(ctx context.Context, app *discovery.App) (Endpoi
 		return found
 	})
 	if err != nil {
-		return Endpoint{}, fmt.Errorf("discover image %q: %w", formatApp(app), err)
+		return Endpoint{}, fmt.Errorf("discover image %q: %w", app.String(), err)
 	}
 	return ep, nil
 }
@@ -153,7 +148,7 @@ func parseMeta(r io.Reader) []acMeta {
 }
 
 // selectImageEndpoint fills the first usable ac-discovery template.
-func selectImageEndpoint(app *discovery.App, metas []acMeta) (Endpoint, bool) {
+func selectImageEndpoint(app *imageref.App, metas []acMeta) (Endpoint, bool) {
 	name := app.Name.String()
 	vars := []string{"{name}", name}
 	version := "latest"

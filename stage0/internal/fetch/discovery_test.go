@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rktfly/rkt/stage0/internal/imageref"
 	"github.com/rktfly/rkt/stage0/internal/store"
 )
 
@@ -211,13 +212,13 @@ func TestFetchNameVerifiedAndCached(t *testing.T) {
 	f.Verifier = verifier
 	ctx := context.Background()
 
-	keyV1, err := f.FetchImage(ctx, "example.com/app:1.0", PullNew)
+	keyV1, err := f.FetchImage(ctx, "example.com/app:1.0", imageref.PullNew)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// With policy new a stored 1.0 would satisfy "example.com/app", so the
 	// latest image is fetched with update.
-	keyLatest, err := f.FetchImage(ctx, "example.com/app", PullUpdate)
+	keyLatest, err := f.FetchImage(ctx, "example.com/app", imageref.PullUpdate)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +237,7 @@ func TestFetchNameVerifiedAndCached(t *testing.T) {
 		{image: "example.com/app:1.0", want: keyV1},
 		{image: "example.com/app", want: keyLatest},
 	} {
-		for _, policy := range []PullPolicy{PullNew, PullNever} {
+		for _, policy := range []imageref.PullPolicy{imageref.PullNew, imageref.PullNever} {
 			got, err := f.FetchImage(ctx, tc.image, policy)
 			if err != nil {
 				t.Fatalf("%s with %s: %v", tc.image, policy, err)
@@ -285,7 +286,7 @@ func TestFetchNameRejectsWrongImage(t *testing.T) {
 				f := newTestFetcher(t, srv)
 				f.Verifier = &testVerifier{}
 				f.Insecure.Image = insecure
-				_, err := f.FetchImage(context.Background(), "example.com/app:1.0", PullUpdate)
+				_, err := f.FetchImage(context.Background(), "example.com/app:1.0", imageref.PullUpdate)
 				if err == nil || !strings.Contains(err.Error(), tc.want) {
 					t.Fatalf("insecure image %v: got %v, want %q", insecure, err, tc.want)
 				}
@@ -312,10 +313,10 @@ func TestFetchSignatureFailures(t *testing.T) {
 
 	f := newTestFetcher(t, srv)
 	f.Verifier = &testVerifier{}
-	if _, err := f.FetchImage(ctx, "https://example.com/app.aci", PullUpdate); err == nil || !strings.Contains(err.Error(), "bad signature") {
+	if _, err := f.FetchImage(ctx, "https://example.com/app.aci", imageref.PullUpdate); err == nil || !strings.Contains(err.Error(), "bad signature") {
 		t.Errorf("forged signature: got %v", err)
 	}
-	_, err := f.FetchImage(ctx, "https://example.com/unsigned.aci", PullUpdate)
+	_, err := f.FetchImage(ctx, "https://example.com/unsigned.aci", imageref.PullUpdate)
 	var statusErr *StatusError
 	if !errors.As(err, &statusErr) || statusErr.Code != http.StatusNotFound {
 		t.Errorf("missing signature: got %v, want a 404 StatusError", err)
@@ -333,7 +334,7 @@ func TestFetchSignatureFailures(t *testing.T) {
 	if err := os.WriteFile(sigFile, testSignature(aci), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.Fetch(ctx, Request{Image: "https://example.com/app.aci", Signature: sigFile, Policy: PullUpdate}); err != nil {
+	if _, err := f.Fetch(ctx, Request{Image: "https://example.com/app.aci", Signature: sigFile, Policy: imageref.PullUpdate}); err != nil {
 		t.Errorf("local signature: %v", err)
 	}
 }
@@ -355,7 +356,7 @@ func TestFetchSignatureDeferred(t *testing.T) {
 	})
 	f := newTestFetcher(t, srv)
 	f.Verifier = &testVerifier{}
-	if _, err := f.FetchImage(context.Background(), "https://example.com/app.aci", PullUpdate); err != nil {
+	if _, err := f.FetchImage(context.Background(), "https://example.com/app.aci", imageref.PullUpdate); err != nil {
 		t.Fatal(err)
 	}
 	if got := len(srv.requestsFor("/app.aci.asc")); got != 2 {
@@ -365,7 +366,7 @@ func TestFetchSignatureDeferred(t *testing.T) {
 
 func TestFetchNameNeverNotInStore(t *testing.T) {
 	f := newTestFetcher(t, nil)
-	_, err := f.FetchImage(context.Background(), "example.com/app:1.0", PullNever)
+	_, err := f.FetchImage(context.Background(), "example.com/app:1.0", imageref.PullNever)
 	if !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("got %v, want ErrNotFound", err)
 	}

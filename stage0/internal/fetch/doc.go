@@ -1,12 +1,14 @@
-// Package fetch resolves image arguments of rkt commands to image store keys.
+// Package fetch resolves image arguments of rkt commands to image store keys,
+// downloads included.
 //
-// An argument is a store hash, a file path or file:// URL, an http(s) URL of an
-// ACI, or an appc image name that is resolved through appc discovery. The
-// fetcher applies the pull policy (never, new, update), keeps HTTP cache
-// records (URL, ETag, Cache-Control max-age) in the store, sends per-host
-// Authorization headers from auth.d only over https, fetches the image's
-// dependencies and checks signatures through a Verifier hook.
+// Its Fetcher wraps the localfetch.Fetcher, which serves store hashes, local
+// files, stored images and HTTP cache records, and adds what needs the
+// network: appc discovery of image names and their keys, and downloads of
+// http(s) URLs with resuming, conditional requests, per-host Authorization
+// headers from auth.d (only over https) and signature checks through a
+// Verifier hook.
 //
 // Nothing here prints except the download progress written to
-// Fetcher.Progress; the caller owns stdout and the exit code.
+// Fetcher.Stderr and the notices of Fetcher.Warn; the caller owns stdout and
+// the exit code.
 package fetch

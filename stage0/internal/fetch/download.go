@@ -3,109 +3,59 @@ package fetch
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
-	"github.com/appc/spec/schema"
 	"golang.org/x/sys/unix"
 
+	"github.com/rktfly/rkt/stage0/internal/localfetch"
 	"github.com/rktfly/rkt/stage0/internal/store"
 )
 
 // maxSignatureSize bounds a downloaded detached signature.
 const maxSignatureSize = 1 << 20
 
-// remoteRequest is one image to download over http(s).
-type remoteRequest struct {
-	url     string
-	sigURL  string // detached signature URL, used when sigFile is empty
-	sigFile string // local --signature file
-	// latest records the image as fetched by name without a version.
-	latest bool
-	// check validates the manifest of the downloaded image, for name fetches.
-	check func(*schema.ImageManifest) error
-}
-
-// fetchURL applies the pull policy to an image URL and downloads it when needed.
-func (f *Fetcher) fetchURL(ctx context.Context, rr remoteRequest, policy PullPolicy) (string, error) {
-	cached, err := f.Store.GetRemote(rr.url)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return "", err
-	}
-	switch {
-	case policy == PullNever && cached == nil:
-		return "", fmt.Errorf("image %s is not in the store and the pull policy is never: fetch it first or use --pull-policy=new: %w", rr.url, store.ErrNotFound)
-	case policy == PullNever || policy == PullNew && cached != nil:
-		f.logf("using stored image %s for %s", cached.Key, rr.url)
-		return f.checkCached(rr, cached.Key)
-	case cached != nil && cached.Fresh(f.now()):
-		f.logf("using stored image %s for %s: cache record still fresh", cached.Key, rr.url)
-		return f.checkCached(rr, cached.Key)
-	}
-	return f.download(ctx, rr, cached)
-}
-
-// checkCached runs the request's manifest check on a stored image that the
-// HTTP cache record of rr.url points to, because the URL may have served an
-// image of another name when it was recorded.
-func (f *Fetcher) checkCached(rr remoteRequest, key string) (string, error) {
-	if rr.check == nil {
-		return key, nil
-	}
-	m, err := f.Store.ImageManifest(key)
-	if err != nil {
-		return "", err
-	}
-	if err := rr.check(m); err != nil {
-		return "", err
-	}
-	return key, nil
-}
-
-// download fetches the image (and its signature unless Insecure.Image),
-// verifies it, imports it and records the cache fields. With a cache record it
-// sends If-None-Match, and an HTTP 304 keeps the stored image.
-func (f *Fetcher) download(ctx context.Context, rr remoteRequest, cached *store.RemoteRecord) (string, error) {
+// download fetches the image (and its signature unless lf.Insecure),
+// verifies it, imports it and records the cache fields. With a cache record
+// it sends If-None-Match, and an HTTP 304 keeps the stored image. lf is the
+// localfetch.Fetcher of the call, which checks signatures and prints notices.
+func (f *Fetcher) download(ctx context.Context, lf *localfetch.Fetcher, rr localfetch.RemoteRequest, cached *store.RemoteRecord) (string, error) {
 	var etag string
 	if cached != nil {
 		etag = cached.ETag
 	}
-	if f.Insecure.Image {
-		f.warnInsecureImage(rr.url)
-		return f.downloadStreaming(ctx, rr, cached, etag)
+	if lf.Insecure {
+		lf.WarnInsecureImage(rr.URL)
+		return f.downloadStreaming(ctx, lf, rr, cached, etag)
 	}
 
 	sig, deferred, err := f.openSignature(ctx, rr)
 	if err != nil {
 		return "", err
 	}
-	aciFile, resp, err := f.downloadToFile(ctx, rr.url, etag)
+	aciFile, resp, err := f.downloadToFile(ctx, rr.URL, etag)
 	if err != nil {
 		return "", err
 	}
 	if resp.notModified {
-		return f.revalidated(rr, cached, resp)
+		return f.revalidated(lf, rr, cached, resp)
 	}
 	defer aciFile.Close()
-	key, err := f.verifyAndImport(ctx, rr, aciFile, sig, deferred, resp)
+	key, err := f.verifyAndImport(ctx, lf, rr, aciFile, sig, deferred, resp)
 	// Only an interrupted transfer keeps its partial file for resuming.
-	f.removePartial(rr.url)
+	f.removePartial(rr.URL)
 	if err != nil {
 		return "", err
 	}
-	return key, f.record(rr.url, key, resp)
+	return key, f.record(rr.URL, key, resp)
 }
 
-func (f *Fetcher) verifyAndImport(ctx context.Context, rr remoteRequest, aciFile *os.File, sig io.ReadSeeker, deferred bool, resp *httpResponse) (string, error) {
+func (f *Fetcher) verifyAndImport(ctx context.Context, lf *localfetch.Fetcher, rr localfetch.RemoteRequest, aciFile *os.File, sig io.ReadSeeker, deferred bool, resp *httpResponse) (string, error) {
 	var err error
 	if deferred {
 		// A 202 response for the signature means: request it again once
@@ -114,73 +64,73 @@ func (f *Fetcher) verifyAndImport(ctx context.Context, rr remoteRequest, aciFile
 			return "", err
 		}
 		if deferred {
-			return "", fmt.Errorf("fetch signature %s: server still responds 202 Accepted after the image download", rr.sigURL)
+			return "", fmt.Errorf("fetch signature %s: server still responds 202 Accepted after the image download", rr.SigURL)
 		}
 	}
-	signers, err := f.verify(rr.url, aciFile, sig, rr.check)
+	signers, err := lf.Verify(rr.URL, aciFile, sig, rr.Check)
 	if err != nil {
 		return "", err
 	}
 	if _, err := aciFile.Seek(0, io.SeekStart); err != nil {
-		return "", fmt.Errorf("read download of %s: %w", rr.url, err)
+		return "", fmt.Errorf("read download of %s: %w", rr.URL, err)
 	}
-	key, err := f.Store.Import(aciFile, store.ImportOptions{Latest: rr.latest, RemoteURL: rr.url, ETag: resp.etag, MaxAge: resp.maxAge})
+	key, err := f.Store.Import(aciFile, store.ImportOptions{Latest: rr.Latest, RemoteURL: rr.URL, ETag: resp.etag, MaxAge: resp.maxAge})
 	if err != nil {
-		return "", fmt.Errorf("import image from %s: %w", rr.url, err)
+		return "", fmt.Errorf("import image from %s: %w", rr.URL, err)
 	}
-	f.recordSignature(key, signers)
+	lf.RecordSignature(key, signers)
 	return key, nil
 }
 
 // downloadStreaming imports the response body as it arrives, so an
 // unverified download costs one pass and no temporary file.
-func (f *Fetcher) downloadStreaming(ctx context.Context, rr remoteRequest, cached *store.RemoteRecord, etag string) (string, error) {
-	resp, err := f.get(ctx, rr.url, requestOptions{etag: etag})
+func (f *Fetcher) downloadStreaming(ctx context.Context, lf *localfetch.Fetcher, rr localfetch.RemoteRequest, cached *store.RemoteRecord, etag string) (string, error) {
+	resp, err := f.get(ctx, rr.URL, requestOptions{etag: etag})
 	if err != nil {
 		return "", err
 	}
 	defer resp.body.Close()
 	if resp.notModified {
-		return f.revalidated(rr, cached, resp)
+		return f.revalidated(lf, rr, cached, resp)
 	}
 	if resp.status != http.StatusOK {
-		return "", fmt.Errorf("fetch %s: unexpected HTTP status %d", rr.url, resp.status)
+		return "", fmt.Errorf("fetch %s: unexpected HTTP status %d", rr.URL, resp.status)
 	}
-	body := f.progressReader(resp.body, rr.url, resp.size)
-	imported, err := f.Store.ImportAndReport(body, store.ImportOptions{Latest: rr.latest, RemoteURL: rr.url, ETag: resp.etag, MaxAge: resp.maxAge})
+	body := f.progressReader(resp.body, rr.URL, resp.size)
+	imported, err := f.Store.ImportAndReport(body, store.ImportOptions{Latest: rr.Latest, RemoteURL: rr.URL, ETag: resp.etag, MaxAge: resp.maxAge})
 	body.Close()
 	if err != nil {
-		return "", fmt.Errorf("import image from %s: %w", rr.url, err)
+		return "", fmt.Errorf("import image from %s: %w", rr.URL, err)
 	}
 	key := imported.Key
-	if rr.check != nil {
+	if rr.Check != nil {
 		m, err := f.Store.ImageManifest(key)
 		if err != nil {
 			return "", err
 		}
-		if err := rr.check(m); err != nil {
+		if err := rr.Check(m); err != nil {
 			// The image is whole and valid, but it is not what was
 			// requested. It is removed only if this call added it.
-			f.removeNewImage(imported)
+			lf.RemoveNewImage(imported)
 			return "", err
 		}
 	}
-	return key, f.record(rr.url, key, resp)
+	return key, f.record(rr.URL, key, resp)
 }
 
 // revalidated handles an HTTP 304 response to a conditional request.
-func (f *Fetcher) revalidated(rr remoteRequest, cached *store.RemoteRecord, resp *httpResponse) (string, error) {
+func (f *Fetcher) revalidated(lf *localfetch.Fetcher, rr localfetch.RemoteRequest, cached *store.RemoteRecord, resp *httpResponse) (string, error) {
 	if cached == nil {
-		return "", fmt.Errorf("fetch %s: server responded 304 Not Modified to an unconditional request", rr.url)
+		return "", fmt.Errorf("fetch %s: server responded 304 Not Modified to an unconditional request", rr.URL)
 	}
-	f.logf("image %s from %s is unchanged (HTTP 304)", cached.Key, rr.url)
-	if _, err := f.checkCached(rr, cached.Key); err != nil {
+	f.logf("image %s from %s is unchanged (HTTP 304)", cached.Key, rr.URL)
+	if _, err := lf.CheckCached(rr, cached.Key); err != nil {
 		return "", err
 	}
 	if resp.etag == "" {
 		resp.etag = cached.ETag
 	}
-	return cached.Key, f.record(rr.url, cached.Key, resp)
+	return cached.Key, f.record(rr.URL, cached.Key, resp)
 }
 
 func (f *Fetcher) record(url, key string, resp *httpResponse) error {
@@ -196,15 +146,15 @@ func (f *Fetcher) record(url, key string, resp *httpResponse) error {
 // openSignature returns the detached signature: the local file if one was
 // given, else the downloaded one. deferred is true when the server responded
 // 202 Accepted, which means "request it again after the image".
-func (f *Fetcher) openSignature(ctx context.Context, rr remoteRequest) (sig io.ReadSeeker, deferred bool, err error) {
-	if rr.sigFile != "" {
-		data, err := os.ReadFile(rr.sigFile)
+func (f *Fetcher) openSignature(ctx context.Context, rr localfetch.RemoteRequest) (sig io.ReadSeeker, deferred bool, err error) {
+	if rr.SigFile != "" {
+		data, err := os.ReadFile(rr.SigFile)
 		if err != nil {
 			return nil, false, fmt.Errorf("read signature: %w", err)
 		}
 		return bytes.NewReader(data), false, nil
 	}
-	resp, err := f.get(ctx, rr.sigURL, requestOptions{})
+	resp, err := f.get(ctx, rr.SigURL, requestOptions{})
 	if err != nil {
 		return nil, false, fmt.Errorf("fetch signature (or use --insecure-options=image to skip verification): %w", err)
 	}
@@ -214,10 +164,10 @@ func (f *Fetcher) openSignature(ctx context.Context, rr remoteRequest) (sig io.R
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.body, maxSignatureSize+1))
 	if err != nil {
-		return nil, false, fmt.Errorf("fetch signature %s: %w", rr.sigURL, err)
+		return nil, false, fmt.Errorf("fetch signature %s: %w", rr.SigURL, err)
 	}
 	if len(data) > maxSignatureSize {
-		return nil, false, fmt.Errorf("fetch signature %s: larger than %d bytes", rr.sigURL, maxSignatureSize)
+		return nil, false, fmt.Errorf("fetch signature %s: larger than %d bytes", rr.SigURL, maxSignatureSize)
 	}
 	return bytes.NewReader(data), false, nil
 }
@@ -225,8 +175,7 @@ func (f *Fetcher) openSignature(ctx context.Context, rr remoteRequest) (sig io.R
 // partialPath returns the temporary file of a download of url. Concurrent
 // fetches of one URL share it under an flock.
 func (f *Fetcher) partialPath(url string) string {
-	sum := sha256.Sum256([]byte(url))
-	return filepath.Join(f.tmpDir(), "rkt-download-"+hex.EncodeToString(sum[:16]))
+	return localfetch.PartialPath(f.tmpDir(), url)
 }
 
 func (f *Fetcher) removePartial(url string) {
@@ -360,61 +309,4 @@ func flock(file *os.File) error {
 			return nil
 		}
 	}
-}
-
-// SweepPartialDownloads removes the partial download files in tmpDir, and
-// their recorded ETags, that were last written more than olderThan ago and
-// that no fetch holds locked. Resuming such a download is then no longer
-// possible; it starts again from the first byte.
-func SweepPartialDownloads(tmpDir string, olderThan time.Duration) error {
-	entries, err := os.ReadDir(tmpDir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("sweep partial downloads: %w", err)
-	}
-	cutoff := time.Now().Add(-olderThan)
-	var errs []error
-	for _, e := range entries {
-		name := e.Name()
-		if !strings.HasPrefix(name, "rkt-download-") || strings.HasSuffix(name, ".etag") {
-			continue
-		}
-		if err := sweepPartial(filepath.Join(tmpDir, name), cutoff); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func sweepPartial(path string, cutoff time.Time) error {
-	file, err := os.OpenFile(path, os.O_RDWR|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("sweep partial download: %w", err)
-	}
-	defer file.Close()
-	fi, err := file.Stat()
-	if err != nil {
-		return fmt.Errorf("sweep partial download: %w", err)
-	}
-	if !fi.Mode().IsRegular() || fi.ModTime().After(cutoff) {
-		return nil
-	}
-	// A fetch holds the file locked while it downloads into it.
-	if err := unix.Flock(int(file.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil
-		}
-		return &os.PathError{Op: "flock", Path: path, Err: err}
-	}
-	for _, p := range []string{path, path + ".etag"} {
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("sweep partial download: %w", err)
-		}
-	}
-	return nil
 }

@@ -3,8 +3,6 @@ package fetch
 import (
 	"context"
 	"crypto/x509"
-	"errors"
-	"fmt"
 	"io"
 	"log"
 	"net"
@@ -13,14 +11,20 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rktfly/rkt/stage0/internal/imageref"
+	"github.com/rktfly/rkt/stage0/internal/localfetch"
 	"github.com/rktfly/rkt/stage0/internal/store"
 )
 
 // Verifier checks a detached signature of an ACI for the image name, using
 // the keys trusted for that name. It returns the identities of the signers.
-type Verifier interface {
-	Verify(name string, aci, sig io.ReadSeeker) (signers []string, err error)
-}
+type Verifier = localfetch.Verifier
+
+// Request is one image to fetch.
+type Request = localfetch.Request
+
+// Endpoint is a discovered image URL and its detached signature URL.
+type Endpoint = localfetch.Endpoint
 
 // InsecureOptions are the fetch-related values of --insecure-options.
 type InsecureOptions struct {
@@ -93,74 +97,83 @@ type Fetcher struct {
 	// Insecure.Image, for callers that print one warning themselves.
 	SkipInsecureWarning bool
 
-	// skipWarning suppresses the insecure-image warning for trusted
-	// stage1 locations.
-	skipWarning bool
-
 	clientOnce sync.Once
 	client     *http.Client
 }
 
-// Request is one image to fetch.
-type Request struct {
-	// Image is the argument as the user gave it, classified by ClassifyImage.
-	Image string
-	// Signature is a local detached signature file (--signature). Empty
-	// means the one next to the image.
-	Signature string
-	// Policy is the pull policy.
-	Policy PullPolicy
-	// NoDeps skips fetching the image's dependencies.
-	NoDeps bool
-}
-
 // ErrDockerUnsupported is returned for docker:// image arguments.
-var ErrDockerUnsupported = errors.New("docker images are not supported")
+var ErrDockerUnsupported = localfetch.ErrDockerUnsupported
+
+// local returns the Fetcher of package localfetch with f's settings and f
+// as its Remote, made for each call so that tests may change fields between
+// calls.
+func (f *Fetcher) local() *localfetch.Fetcher {
+	return &localfetch.Fetcher{
+		Store:               f.Store,
+		Verifier:            f.Verifier,
+		Remote:              remote{f: f},
+		DiscoverKeys:        f.DiscoverKeys,
+		Insecure:            f.Insecure.Image,
+		Stderr:              f.Stderr,
+		Warn:                f.Warn,
+		Log:                 f.Log,
+		OS:                  f.OS,
+		Arch:                f.Arch,
+		NoRender:            f.NoRender,
+		Now:                 f.Now,
+		ImageInUse:          f.ImageInUse,
+		SkipInsecureWarning: f.SkipInsecureWarning,
+	}
+}
 
 // FetchImage fetches one image argument with the given pull policy and
 // returns its store key. It is the entry point for rkt run, prepare and fetch.
-func (f *Fetcher) FetchImage(ctx context.Context, image string, policy PullPolicy) (string, error) {
-	return f.Fetch(ctx, Request{Image: image, Policy: policy})
+func (f *Fetcher) FetchImage(ctx context.Context, image string, policy imageref.PullPolicy) (string, error) {
+	return f.local().FetchImage(ctx, image, policy)
 }
 
 // Fetch fetches req.Image and, unless req.NoDeps, its dependencies, and
 // returns the image's store key.
 func (f *Fetcher) Fetch(ctx context.Context, req Request) (string, error) {
-	if f.Store == nil {
-		return "", errors.New("fetch: no image store configured")
-	}
-	kind, err := ClassifyImage(req.Image)
-	if err != nil {
-		return "", err
-	}
-	var key string
-	switch kind {
-	case KindHash:
-		key, err = f.Store.ResolveKey(req.Image)
-	case KindFile:
-		key, err = f.fetchFile(ctx, req)
-	case KindHTTP:
-		key, err = f.fetchURL(ctx, remoteRequest{url: req.Image, sigURL: req.Image + ".asc", sigFile: req.Signature}, req.Policy)
-	case KindName:
-		key, err = f.fetchName(ctx, req)
-	case KindDocker:
-		err = fmt.Errorf("image %q: %w: convert it with docker2aci and fetch the ACI file", req.Image, ErrDockerUnsupported)
-	}
-	if err != nil {
-		return "", err
-	}
-	if !req.NoDeps && (kind == KindHTTP || kind == KindName) {
-		if err := f.fetchDependencies(ctx, key, req.Policy, map[string]bool{key: true}); err != nil {
-			return "", fmt.Errorf("fetch dependencies of %s: %w", req.Image, err)
-		}
-	}
-	// ImportFile has rendered a file image already.
-	if kind != KindFile && !f.NoRender && os.Geteuid() == 0 {
-		if _, err := f.Store.RenderTree(key); err != nil {
-			return "", fmt.Errorf("render image %s: %w", key, err)
-		}
-	}
-	return key, nil
+	return f.local().Fetch(ctx, req)
+}
+
+// FetchStage1Name resolves --stage1-name=NAME[:VERSION]: the stored image
+// that matches the name, version and host os/arch labels, else discovery,
+// download and signature verification (unless Insecure.Image).
+func (f *Fetcher) FetchStage1Name(ctx context.Context, nameVersion string) (string, error) {
+	return f.local().FetchStage1Name(ctx, nameVersion)
+}
+
+// FetchStage1Location resolves --stage1-url and --stage1-path: the archive
+// is fetched with pull policy new and without dependencies. trusted skips
+// signature verification for the build-default stage1 locations.
+func (f *Fetcher) FetchStage1Location(ctx context.Context, location string, trusted bool) (string, error) {
+	return f.local().FetchStage1Location(ctx, location, trusted)
+}
+
+// FetchStage1Hash resolves --stage1-hash from the store only.
+func (f *Fetcher) FetchStage1Hash(ctx context.Context, hash string) (string, error) {
+	return f.local().FetchStage1Hash(ctx, hash)
+}
+
+// ParseImageName parses "name[:version][,label=value…]" and adds the os and
+// arch labels of the Fetcher when they are missing.
+func (f *Fetcher) ParseImageName(s string) (*imageref.App, error) {
+	return f.local().ParseImageName(s)
+}
+
+// remote is the localfetch.Remote of a Fetcher.
+type remote struct {
+	f *Fetcher
+}
+
+func (r remote) DiscoverImage(ctx context.Context, app *imageref.App) (Endpoint, error) {
+	return r.f.DiscoverImage(ctx, app)
+}
+
+func (r remote) Download(ctx context.Context, lf *localfetch.Fetcher, rr localfetch.RemoteRequest, cached *store.RemoteRecord) (string, error) {
+	return r.f.download(ctx, lf, rr, cached)
 }
 
 func (f *Fetcher) now() time.Time {
@@ -181,14 +194,6 @@ func (f *Fetcher) stderr() io.Writer {
 		return io.Discard
 	}
 	return f.Stderr
-}
-
-func (f *Fetcher) warnf(format string, args ...any) {
-	if f.Warn != nil {
-		f.Warn.Printf(format, args...)
-		return
-	}
-	fmt.Fprintf(f.stderr(), format+"\n", args...)
 }
 
 func (f *Fetcher) tmpDir() string {

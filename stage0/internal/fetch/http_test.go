@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rktfly/rkt/stage0/internal/imageref"
 	"github.com/rktfly/rkt/stage0/internal/store"
 )
 
@@ -64,11 +65,11 @@ func TestFetchURLUpdateUsesETag(t *testing.T) {
 	ctx := context.Background()
 	const url = "https://example.com/app.aci"
 
-	first, err := f.FetchImage(ctx, url, PullUpdate)
+	first, err := f.FetchImage(ctx, url, imageref.PullUpdate)
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := f.FetchImage(ctx, url, PullUpdate)
+	second, err := f.FetchImage(ctx, url, imageref.PullUpdate)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +88,7 @@ func TestFetchURLUpdateUsesETag(t *testing.T) {
 	}
 
 	img.set(buildACI(t, testImage{name: "example.com/app", files: map[string]string{"v": "2"}}), `"v2"`)
-	third, err := f.FetchImage(ctx, url, PullUpdate)
+	third, err := f.FetchImage(ctx, url, imageref.PullUpdate)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,17 +116,17 @@ func TestFetchURLMaxAgeSkipsRequest(t *testing.T) {
 	ctx := context.Background()
 	const url = "https://example.com/app.aci"
 
-	if _, err := f.FetchImage(ctx, url, PullUpdate); err != nil {
+	if _, err := f.FetchImage(ctx, url, imageref.PullUpdate); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.FetchImage(ctx, url, PullUpdate); err != nil {
+	if _, err := f.FetchImage(ctx, url, imageref.PullUpdate); err != nil {
 		t.Fatal(err)
 	}
 	if got := len(srv.requestsFor("/app.aci")); got != 1 {
 		t.Errorf("within max-age: got %d requests, want 1", got)
 	}
 	now = now.Add(2 * time.Hour)
-	if _, err := f.FetchImage(ctx, url, PullUpdate); err != nil {
+	if _, err := f.FetchImage(ctx, url, imageref.PullUpdate); err != nil {
 		t.Fatal(err)
 	}
 	reqs := srv.requestsFor("/app.aci")
@@ -150,15 +151,15 @@ func TestFetchURLPullPolicies(t *testing.T) {
 	ctx := context.Background()
 	const url = "https://example.com/app.aci"
 
-	_, err := f.FetchImage(ctx, url, PullNever)
+	_, err := f.FetchImage(ctx, url, imageref.PullNever)
 	if !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("never before any fetch: got %v, want ErrNotFound", err)
 	}
-	key, err := f.FetchImage(ctx, url, PullNew)
+	key, err := f.FetchImage(ctx, url, imageref.PullNew)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, policy := range []PullPolicy{PullNew, PullNever} {
+	for _, policy := range []imageref.PullPolicy{imageref.PullNew, imageref.PullNever} {
 		got, err := f.FetchImage(ctx, url, policy)
 		if err != nil {
 			t.Fatalf("%s: %v", policy, err)
@@ -188,7 +189,7 @@ func TestFetchURLHTTPStatusErrors(t *testing.T) {
 	} {
 		t.Run(strings.TrimPrefix(tc.path, "/"), func(t *testing.T) {
 			url := "https://example.com" + tc.path
-			_, err := f.FetchImage(context.Background(), url, PullUpdate)
+			_, err := f.FetchImage(context.Background(), url, imageref.PullUpdate)
 			var statusErr *StatusError
 			if !errors.As(err, &statusErr) {
 				t.Fatalf("got %v, want a StatusError", err)
@@ -233,7 +234,7 @@ func TestFetchURLSlowServerTimesOut(t *testing.T) {
 	for _, path := range []string{"/slow.aci", "/silent.aci"} {
 		t.Run(strings.TrimPrefix(path, "/"), func(t *testing.T) {
 			start := time.Now()
-			_, err := f.FetchImage(context.Background(), "https://example.com"+path, PullUpdate)
+			_, err := f.FetchImage(context.Background(), "https://example.com"+path, imageref.PullUpdate)
 			if !errors.Is(err, ErrTimeout) {
 				t.Fatalf("got %v, want ErrTimeout", err)
 			}
@@ -266,10 +267,10 @@ func TestFetchURLRedirects(t *testing.T) {
 	f.Insecure.Image = true
 	ctx := context.Background()
 
-	if _, err := f.FetchImage(ctx, "https://example.com/hop/8.aci", PullUpdate); err != nil {
+	if _, err := f.FetchImage(ctx, "https://example.com/hop/8.aci", imageref.PullUpdate); err != nil {
 		t.Fatalf("9 redirects: %v", err)
 	}
-	_, err := f.FetchImage(ctx, "https://example.com/hop/12.aci", PullUpdate)
+	_, err := f.FetchImage(ctx, "https://example.com/hop/12.aci", imageref.PullUpdate)
 	if err == nil || !strings.Contains(err.Error(), "stopped after 10 redirects") {
 		t.Fatalf("13 redirects: got %v, want the redirect limit error", err)
 	}
@@ -301,7 +302,7 @@ func TestFetchAuthHeaderPolicy(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			srv.resetRequests()
-			if _, err := f.FetchImage(ctx, tc.url, PullUpdate); err != nil {
+			if _, err := f.FetchImage(ctx, tc.url, imageref.PullUpdate); err != nil {
 				t.Fatal(err)
 			}
 			srv.mu.Lock()
@@ -340,7 +341,7 @@ func TestFetchURLResumesPartialDownload(t *testing.T) {
 	if err := mkdirWrite(path+".etag", []byte(`"r1"`)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.FetchImage(context.Background(), url, PullUpdate); err != nil {
+	if _, err := f.FetchImage(context.Background(), url, imageref.PullUpdate); err != nil {
 		t.Fatal(err)
 	}
 	reqs := srv.requestsFor("/app.aci")
@@ -353,5 +354,26 @@ func TestFetchURLResumesPartialDownload(t *testing.T) {
 	}
 	if exists(path) {
 		t.Errorf("partial file %s left after a successful fetch", path)
+	}
+}
+
+func TestParseMaxAge(t *testing.T) {
+	cases := []struct {
+		name   string
+		values []string
+		want   time.Duration
+	}{
+		{name: "absent", values: nil, want: 0},
+		{name: "max-age", values: []string{"public, max-age=60"}, want: time.Minute},
+		{name: "no-cache wins", values: []string{"max-age=60", "no-cache"}, want: 0},
+		{name: "no-store", values: []string{"no-store, max-age=60"}, want: 0},
+		{name: "garbage", values: []string{"max-age=abc"}, want: 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := parseMaxAge(tc.values); got != tc.want {
+				t.Errorf("parseMaxAge(%q) = %s, want %s", tc.values, got, tc.want)
+			}
+		})
 	}
 }

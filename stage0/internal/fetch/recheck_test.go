@@ -11,9 +11,11 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/appc/spec/discovery"
 	"github.com/appc/spec/schema"
 	"github.com/appc/spec/schema/types"
+
+	"github.com/rktfly/rkt/stage0/internal/imageref"
+	"github.com/rktfly/rkt/stage0/internal/localfetch"
 )
 
 // trustVerifier is a testVerifier whose signer is trusted only while
@@ -51,9 +53,9 @@ func (v *trustVerifier) TrustState(string) (string, error) {
 // blobs read for a signature check meanwhile.
 func fetchFileCounted(t *testing.T, f *Fetcher, path, sigPath string) (int64, error) {
 	t.Helper()
-	before := blobChecks.Load()
-	_, err := f.Fetch(context.Background(), Request{Image: path, Signature: sigPath, Policy: PullNew})
-	return blobChecks.Load() - before, err
+	before := localfetch.BlobChecks.Load()
+	_, err := f.Fetch(context.Background(), Request{Image: path, Signature: sigPath, Policy: imageref.PullNew})
+	return localfetch.BlobChecks.Load() - before, err
 }
 
 func TestFileSignatureRecheck(t *testing.T) {
@@ -237,11 +239,11 @@ func TestNameCheckOnCachedImage(t *testing.T) {
 			f.Insecure.Image = tc.insecure
 			ctx := context.Background()
 
-			key, err := f.FetchImage(ctx, "example.com/app:1.0", PullUpdate)
+			key, err := f.FetchImage(ctx, "example.com/app:1.0", imageref.PullUpdate)
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = f.FetchImage(ctx, "example.com/plain:1.0", PullUpdate)
+			_, err = f.FetchImage(ctx, "example.com/plain:1.0", imageref.PullUpdate)
 			if err == nil || !strings.Contains(err.Error(), `downloaded image is named "example.com/app"`) {
 				t.Fatalf("fetch of another name: got %v, want a name mismatch", err)
 			}
@@ -265,7 +267,7 @@ func TestStreamingMismatchKeepsStoredImage(t *testing.T) {
 	f := newTestFetcher(t, srv)
 	f.Verifier = &testVerifier{}
 	ctx := context.Background()
-	key, err := f.FetchImage(ctx, "example.com/app:1.0", PullUpdate)
+	key, err := f.FetchImage(ctx, "example.com/app:1.0", imageref.PullUpdate)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,12 +275,12 @@ func TestStreamingMismatchKeepsStoredImage(t *testing.T) {
 	f.Insecure.Image = true
 	// A new URL for the same bytes, so the download is not conditional.
 	srv.mux.HandleFunc("/other.aci", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(aci) })
-	_, err = f.fetchURL(ctx, remoteRequest{
-		url: "https://example.com/other.aci",
-		check: func(m *schema.ImageManifest) error {
-			return checkManifestMatches(&discovery.App{Name: "example.com/plain", Labels: map[types.ACIdentifier]string{}}, m)
+	_, err = f.download(ctx, f.local(), localfetch.RemoteRequest{
+		URL: "https://example.com/other.aci",
+		Check: func(m *schema.ImageManifest) error {
+			return localfetch.CheckManifestMatches(&imageref.App{Name: "example.com/plain", Labels: map[types.ACIdentifier]string{}}, m)
 		},
-	}, PullUpdate)
+	}, nil)
 	if err == nil {
 		t.Fatal("streaming fetch of a mismatching image succeeded")
 	}
@@ -317,7 +319,7 @@ func TestResumeRestartsOnChangedImage(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if _, err := f.FetchImage(context.Background(), url, PullUpdate); err != nil {
+	if _, err := f.FetchImage(context.Background(), url, imageref.PullUpdate); err != nil {
 		t.Fatalf("fetch: %v", err)
 	}
 	reqs := srv.requestsFor("/app.aci")
@@ -342,19 +344,6 @@ func TestParseRangeStart(t *testing.T) {
 	} {
 		if got := parseRangeStart(tc.value); got != tc.want {
 			t.Errorf("parseRangeStart(%q) = %d, want %d", tc.value, got, tc.want)
-		}
-	}
-}
-
-func TestFormatAppLabelOrder(t *testing.T) {
-	app, err := discovery.NewAppFromString("example.com/hello:3.0,channel=beta,arch=amd64,os=linux,build=7")
-	if err != nil {
-		t.Fatal(err)
-	}
-	const want = "example.com/hello,version=3.0,os=linux,arch=amd64,build=7,channel=beta"
-	for range 20 {
-		if got := formatApp(app); got != want {
-			t.Fatalf("formatApp = %q, want %q", got, want)
 		}
 	}
 }

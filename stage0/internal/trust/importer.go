@@ -12,6 +12,8 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"golang.org/x/sys/unix"
+
+	"github.com/rktfly/rkt/stage0/internal/trustedkeys"
 )
 
 // ErrKeyRejected is returned when the user rejects a key in the review.
@@ -56,7 +58,7 @@ type Result struct {
 // locations the keys are found through ac-discovery-pubkeys discovery on the
 // prefix, over plain http too when DiscoverOverHTTP is set.
 func (im *Importer) AddPrefixKeys(ctx context.Context, prefix string, locations []string) ([]Result, error) {
-	if err := validateIdentifier(prefix); err != nil {
+	if err := trustedkeys.ValidateIdentifier(prefix); err != nil {
 		return nil, fmt.Errorf("invalid prefix %q: %w", prefix, err)
 	}
 	if len(locations) == 0 {

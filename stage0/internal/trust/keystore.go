@@ -12,13 +12,8 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
-	"github.com/appc/spec/schema/types"
-)
 
-const (
-	trustedKeysDir = "trustedkeys"
-	rootDir        = "root.d"
-	prefixDir      = "prefix.d"
+	"github.com/rktfly/rkt/stage0/internal/trustedkeys"
 )
 
 // Keystore is the trusted-key store of one rkt configuration: the keys under
@@ -72,16 +67,9 @@ func (k *keyring) list() openpgp.EntityList {
 	return list
 }
 
-// configDirs returns the trustedkeys directories in load order: system first,
-// so that the local configuration overrides it.
-func (ks *Keystore) configDirs() []string {
-	var dirs []string
-	for _, c := range []string{ks.SystemConfig, ks.LocalConfig} {
-		if c != "" {
-			dirs = append(dirs, filepath.Join(c, trustedKeysDir))
-		}
-	}
-	return dirs
+// config returns the configuration directories of the store.
+func (ks *Keystore) config() trustedkeys.Config {
+	return trustedkeys.Config{SystemConfig: ks.SystemConfig, LocalConfig: ks.LocalConfig}
 }
 
 // Keyring loads the keys trusted for the image name: every root key, then the
@@ -95,55 +83,24 @@ func (ks *Keystore) configDirs() []string {
 // component rule keeps "valid for every name under the prefix and for no
 // other".
 func (ks *Keystore) Keyring(name string) (openpgp.EntityList, error) {
-	if err := validateIdentifier(name); err != nil {
+	if err := trustedkeys.ValidateIdentifier(name); err != nil {
 		return nil, fmt.Errorf("load keyring for image name %q: %w", name, err)
 	}
 
 	kr := newKeyring()
-	for _, dir := range ks.configDirs() {
-		if err := loadKeyDir(kr, filepath.Join(dir, rootDir)); err != nil {
+	for _, dir := range ks.config().Dirs() {
+		if err := loadKeyDir(kr, filepath.Join(dir, trustedkeys.RootDir)); err != nil {
 			return nil, err
 		}
 	}
-	for _, dir := range ks.configDirs() {
-		for _, prefix := range prefixesOf(name) {
-			if err := loadKeyDir(kr, prefixPath(dir, prefix)); err != nil {
+	for _, dir := range ks.config().Dirs() {
+		for _, prefix := range trustedkeys.Prefixes(name) {
+			if err := loadKeyDir(kr, trustedkeys.PrefixPath(dir, prefix)); err != nil {
 				return nil, err
 			}
 		}
 	}
 	return kr.list(), nil
-}
-
-// validateIdentifier checks that name is an AC identifier that maps to a
-// directory below prefix.d. types.NewACIdentifier checks only the characters
-// and the first and last one, so it accepts "a/../b", which would leave the
-// store.
-func validateIdentifier(name string) error {
-	if _, err := types.NewACIdentifier(name); err != nil {
-		return err
-	}
-	for _, part := range strings.Split(name, "/") {
-		if part == "" || part == "." || part == ".." {
-			return fmt.Errorf("path component %q is not allowed in an AC identifier", part)
-		}
-	}
-	return nil
-}
-
-// prefixesOf returns the prefixes of an AC identifier by path component,
-// shortest first: "a/b/c" gives "a", "a/b", "a/b/c".
-func prefixesOf(name string) []string {
-	parts := strings.Split(name, "/")
-	prefixes := make([]string, 0, len(parts))
-	for i := range parts {
-		prefixes = append(prefixes, strings.Join(parts[:i+1], "/"))
-	}
-	return prefixes
-}
-
-func prefixPath(trustedKeys, prefix string) string {
-	return filepath.Join(trustedKeys, prefixDir, filepath.FromSlash(prefix))
 }
 
 // loadKeyDir adds the key files directly inside dir to kr. A missing
@@ -217,12 +174,12 @@ func Fingerprint(e *openpgp.Entity) string {
 // or for one of its prefixes, in either configuration. Root keys do not
 // count. rkt fetches keys through discovery only when this is false.
 func (ks *Keystore) HasPrefixKeys(name string) (bool, error) {
-	if err := validateIdentifier(name); err != nil {
+	if err := trustedkeys.ValidateIdentifier(name); err != nil {
 		return false, fmt.Errorf("look up trusted keys for image name %q: %w", name, err)
 	}
-	for _, dir := range ks.configDirs() {
-		for _, prefix := range prefixesOf(name) {
-			found, err := hasKeyFile(prefixPath(dir, prefix))
+	for _, dir := range ks.config().Dirs() {
+		for _, prefix := range trustedkeys.Prefixes(name) {
+			found, err := hasKeyFile(trustedkeys.PrefixPath(dir, prefix))
 			if err != nil || found {
 				return found, err
 			}
@@ -269,7 +226,7 @@ func (ks *Keystore) findIssuer(keyID uint64) (fingerprint string, prefixes, mask
 		empty    bool
 	}
 	var files []keyFile
-	for _, dir := range ks.configDirs() {
+	for _, dir := range ks.config().Dirs() {
 		_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() {
 				return nil
@@ -326,10 +283,10 @@ func keyLocation(dir, path string) (string, bool) {
 	}
 	rel = filepath.ToSlash(rel)
 	switch {
-	case rel == rootDir:
+	case rel == trustedkeys.RootDir:
 		return "", true
-	case strings.HasPrefix(rel, prefixDir+"/"):
-		return strings.TrimPrefix(rel, prefixDir+"/"), true
+	case strings.HasPrefix(rel, trustedkeys.PrefixDir+"/"):
+		return strings.TrimPrefix(rel, trustedkeys.PrefixDir+"/"), true
 	}
 	return "", false
 }
@@ -338,13 +295,13 @@ func keyLocation(dir, path string) (string, bool) {
 // for the prefix and returns the path of the new file. The prefix must be an
 // AC identifier. A file for the same fingerprint is replaced.
 func (ks *Keystore) StorePrefixKey(prefix string, key *openpgp.Entity) (string, error) {
-	if err := validateIdentifier(prefix); err != nil {
+	if err := trustedkeys.ValidateIdentifier(prefix); err != nil {
 		return "", fmt.Errorf("store key for prefix %q: %w", prefix, err)
 	}
 	if ks.LocalConfig == "" {
 		return "", errors.New("store key: no local configuration directory is set")
 	}
-	dir := prefixPath(filepath.Join(ks.LocalConfig, trustedKeysDir), prefix)
+	dir := trustedkeys.PrefixPath(filepath.Join(ks.LocalConfig, trustedkeys.Dir), prefix)
 	return storeKey(dir, key)
 }
 
@@ -354,7 +311,7 @@ func (ks *Keystore) StoreRootKey(key *openpgp.Entity) (string, error) {
 	if ks.LocalConfig == "" {
 		return "", errors.New("store root key: no local configuration directory is set")
 	}
-	dir := filepath.Join(ks.LocalConfig, trustedKeysDir, rootDir)
+	dir := filepath.Join(ks.LocalConfig, trustedkeys.Dir, trustedkeys.RootDir)
 	return storeKey(dir, key)
 }
 
@@ -426,4 +383,11 @@ func mkdirAll(dir string) error {
 		}
 	}
 	return nil
+}
+
+// TrustState returns a digest of the key files that apply to the image name:
+// adding, removing, masking or replacing such a key file changes it. It
+// reads no key file, only directories and stats.
+func (ks *Keystore) TrustState(name string) (string, error) {
+	return ks.config().State(name)
 }

@@ -1,4 +1,4 @@
-package fetch
+package imageref
 
 import (
 	"fmt"
@@ -8,12 +8,12 @@ import (
 	"strings"
 )
 
-// ImageKind is the class of an image argument.
-type ImageKind int
+// Kind is the class of an image argument.
+type Kind int
 
 const (
 	// KindHash is a store key or a prefix of one ("sha512-…").
-	KindHash ImageKind = iota
+	KindHash Kind = iota
 	// KindFile is a local ACI, given as a path or a file:// URL.
 	KindFile
 	// KindHTTP is an http:// or https:// URL of an ACI.
@@ -25,7 +25,7 @@ const (
 )
 
 // String returns a lower-case word for k, as used in messages.
-func (k ImageKind) String() string {
+func (k Kind) String() string {
 	switch k {
 	case KindHash:
 		return "hash"
@@ -38,7 +38,7 @@ func (k ImageKind) String() string {
 	case KindDocker:
 		return "docker"
 	}
-	return fmt.Sprintf("ImageKind(%d)", int(k))
+	return fmt.Sprintf("Kind(%d)", int(k))
 }
 
 // IsHash reports whether s has the form of an image ID: exactly one "-",
@@ -47,9 +47,9 @@ func IsHash(s string) bool {
 	return strings.Count(s, "-") == 1 && strings.HasPrefix(s, "sha512-")
 }
 
-// ClassifyImage returns the kind of the image argument s, following rkt's
+// Classify returns the kind of the image argument s, following rkt's
 // order: hash, then URL scheme, then the path and name heuristics.
-func ClassifyImage(s string) (ImageKind, error) {
+func Classify(s string) (Kind, error) {
 	if s == "" {
 		return 0, fmt.Errorf("invalid image string %q: empty", s)
 	}
@@ -91,8 +91,8 @@ func ClassifyImage(s string) (ImageKind, error) {
 	return KindName, nil
 }
 
-// filePath returns the local path of a KindFile argument.
-func filePath(s string) (string, error) {
+// FilePath returns the local path of a KindFile argument.
+func FilePath(s string) (string, error) {
 	if !strings.HasPrefix(s, "file:") {
 		return s, nil
 	}

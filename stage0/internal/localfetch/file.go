@@ -1,4 +1,4 @@
-package fetch
+package localfetch
 
 import (
 	"archive/tar"
@@ -16,13 +16,14 @@ import (
 	"github.com/appc/spec/schema"
 	"golang.org/x/sys/unix"
 
+	"github.com/rktfly/rkt/stage0/internal/imageref"
 	"github.com/rktfly/rkt/stage0/internal/store"
 	"github.com/rktfly/rkt/stage0/internal/store/aci"
 )
 
-// readManifest reads the image manifest out of an ACI, compressed or not.
+// ReadManifest reads the image manifest out of an ACI, compressed or not.
 // It stops at the manifest entry, so it reads little of a typical ACI.
-func readManifest(r io.Reader) (*schema.ImageManifest, error) {
+func ReadManifest(r io.Reader) (*schema.ImageManifest, error) {
 	rc, _, err := aci.Decompress(r)
 	if err != nil {
 		return nil, err
@@ -52,16 +53,18 @@ func readManifest(r io.Reader) (*schema.ImageManifest, error) {
 	}
 }
 
-// verify checks sig against the ACI for the manifest's name, prints the
-// signers and returns them. Both files are read from the start.
-func (f *Fetcher) verify(label string, aciFile, sig io.ReadSeeker, check func(*schema.ImageManifest) error) ([]string, error) {
-	if f.Verifier == nil {
-		return nil, fmt.Errorf("verify signature of %s: no keystore configured: add keys with rkt trust or use --insecure-options=image", label)
+// Verify checks sig against the ACI for the manifest's name, prints the
+// signers and returns them. Both files are read from the start. check, when
+// not nil, validates the manifest first.
+func (f *Fetcher) Verify(label string, aciFile, sig io.ReadSeeker, check func(*schema.ImageManifest) error) ([]string, error) {
+	verifier := f.verifier()
+	if verifier == nil {
+		return nil, &NeedsError{Image: label, Work: "a signature check"}
 	}
 	if _, err := aciFile.Seek(0, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("verify signature of %s: %w", label, err)
 	}
-	m, err := readManifest(aciFile)
+	m, err := ReadManifest(aciFile)
 	if err != nil {
 		return nil, fmt.Errorf("verify signature of %s: %w", label, err)
 	}
@@ -75,7 +78,7 @@ func (f *Fetcher) verify(label string, aciFile, sig io.ReadSeeker, check func(*s
 			return nil, fmt.Errorf("verify signature of %s: %w", label, err)
 		}
 	}
-	signers, err := f.Verifier.Verify(m.Name.String(), aciFile, sig)
+	signers, err := verifier.Verify(m.Name.String(), aciFile, sig)
 	if err != nil {
 		return nil, fmt.Errorf("verify signature of %s: %w", label, err)
 	}
@@ -84,27 +87,29 @@ func (f *Fetcher) verify(label string, aciFile, sig io.ReadSeeker, check func(*s
 }
 
 func (f *Fetcher) printSigners(signers []string) {
-	f.warnf("signature verified:")
+	f.Warnf("signature verified:")
 	for _, s := range signers {
-		f.warnf("  %s", s)
+		f.Warnf("  %s", s)
 	}
 }
 
-// recordSignature records a successful check of a downloaded image. Such a
+// RecordSignature records a successful check of a downloaded image. Such a
 // record has no file identities, so it never replaces the check of a file
 // image. A failure to record is logged, because nothing depends on it.
-func (f *Fetcher) recordSignature(key string, signers []string) {
+func (f *Fetcher) RecordSignature(key string, signers []string) {
 	rec := store.SignatureRecord{Signers: signers, Time: f.now()}
 	if err := f.Store.RecordSignature(key, rec); err != nil {
-		f.logf("%v", err)
+		f.Logf("%v", err)
 	}
 }
 
-func (f *Fetcher) warnInsecureImage(label string) {
+// WarnInsecureImage prints that the signature of the image at label is not
+// checked, unless the Fetcher skips that warning.
+func (f *Fetcher) WarnInsecureImage(label string) {
 	if f.skipWarning || f.SkipInsecureWarning {
 		return
 	}
-	f.warnf("warning: signature verification has been disabled for %s (--insecure-options=image)", label)
+	f.Warnf("warning: signature verification has been disabled for %s (--insecure-options=image)", label)
 }
 
 // fetchFile imports a local ACI. A file is imported whatever the pull
@@ -114,8 +119,10 @@ func (f *Fetcher) warnInsecureImage(label string) {
 // recorded check replaces that read only while the image file, the
 // signature file and the trusted keys for the name are all unchanged. An
 // image that this call added and that fails the check is removed again.
+// Without a Verifier the file is imported only when a recorded check
+// applies to it.
 func (f *Fetcher) fetchFile(ctx context.Context, req Request) (string, error) {
-	path, err := filePath(req.Image)
+	path, err := imageref.FilePath(req.Image)
 	if err != nil {
 		return "", err
 	}
@@ -138,24 +145,33 @@ func (f *Fetcher) fetchFile(ctx context.Context, req Request) (string, error) {
 		}
 	}
 
-	if f.Insecure.Image {
-		f.warnInsecureImage(abs)
+	if f.Insecure {
+		f.WarnInsecureImage(abs)
 	} else if err := checkSignatureFileExists(abs, req.Signature); err != nil {
 		return "", err
 	}
 	// The identity is taken before the import, so a file changed during the
 	// import gets a new identity and is checked again next time.
 	imageFile := store.FileIdentity(abs, &st)
+	if !f.Insecure && f.verifier() == nil {
+		if err := f.checkRecordedBeforeImport(abs, imageFile, req.Signature); err != nil {
+			return "", err
+		}
+	}
+	if f.DryRun {
+		key, _ := f.Store.CachedFileKey(abs)
+		return key, nil
+	}
 	imported, err := f.Store.ImportFileAndReport(abs, store.ImportOptions{})
 	if err != nil {
 		return "", err
 	}
-	if f.Insecure.Image {
+	if f.Insecure {
 		return imported.Key, nil
 	}
 
 	if err := f.checkStoredSignature(imported.Key, abs, imageFile, req.Signature); err != nil {
-		f.removeNewImage(imported)
+		f.RemoveNewImage(imported)
 		return "", err
 	}
 	return imported.Key, nil
@@ -180,14 +196,14 @@ func fileTypeOf(st *unix.Stat_t) fs.FileMode {
 	return fs.ModeIrregular
 }
 
-// removeNewImage removes the image of a failed check when the import that
+// RemoveNewImage removes the image of a failed check when the import that
 // returned imported added it to the store and no pod uses it. A removal
 // failure is logged, because the check already failed.
 //
 // NOTE: another process that fetches the same image after this import added
 // it gets its key, and the image is removed under it unless ImageInUse
 // reports a pod. It only has to be fetched again.
-func (f *Fetcher) removeNewImage(imported store.ImportResult) {
+func (f *Fetcher) RemoveNewImage(imported store.ImportResult) {
 	if !imported.Created {
 		return
 	}
@@ -195,16 +211,16 @@ func (f *Fetcher) removeNewImage(imported store.ImportResult) {
 	if f.ImageInUse != nil {
 		inUse, err := f.ImageInUse(key)
 		if err != nil {
-			f.logf("keep image %s: check whether pods use it: %v", key, err)
+			f.Logf("keep image %s: check whether pods use it: %v", key, err)
 			return
 		}
 		if inUse {
-			f.logf("keep image %s: pods use it", key)
+			f.Logf("keep image %s: pods use it", key)
 			return
 		}
 	}
 	if err := f.Store.RemoveImage(key); err != nil {
-		f.logf("remove rejected image %s: %v", key, err)
+		f.Logf("remove rejected image %s: %v", key, err)
 	}
 }
 
@@ -212,7 +228,7 @@ func (f *Fetcher) removeNewImage(imported store.ImportResult) {
 // ACI file at path lists, before the file is imported, because the store
 // renders the tree of a file image as it imports it. An unchanged file that
 // was imported before is not read: its stored manifest is used.
-func (f *Fetcher) fetchFileDependencies(ctx context.Context, path string, policy PullPolicy) error {
+func (f *Fetcher) fetchFileDependencies(ctx context.Context, path string, policy imageref.PullPolicy) error {
 	var m *schema.ImageManifest
 	if key, ok := f.Store.CachedFileKey(path); ok {
 		stored, err := f.Store.ImageManifest(key)
@@ -226,7 +242,7 @@ func (f *Fetcher) fetchFileDependencies(ctx context.Context, path string, policy
 			return fmt.Errorf("open image: %w (check the path of the image file)", err)
 		}
 		defer aciFile.Close()
-		if m, err = readManifest(aciFile); err != nil {
+		if m, err = ReadManifest(aciFile); err != nil {
 			return fmt.Errorf("read image %s: %w", path, err)
 		}
 	}
@@ -259,9 +275,9 @@ func noSignatureError(path, sigPath string) error {
 	return fmt.Errorf("image %s has no signature file %s: sign the image, give the signature with --signature, or use --insecure-options=image to skip verification", path, sigPath)
 }
 
-// blobChecks counts signature checks read from a stored blob, so that tests
-// can tell a cached check from a real one.
-var blobChecks atomic.Int64
+// BlobChecks counts signature checks read from a stored blob, so that tests
+// can tell a reused check from a real one.
+var BlobChecks atomic.Int64
 
 // TrustStater is implemented by a Verifier that can summarise the trust
 // decision for an image name without checking a signature, so that a
@@ -272,44 +288,83 @@ type TrustStater interface {
 	TrustState(name string) (string, error)
 }
 
-// checkStoredSignature checks the detached signature of the file image path
-// against the stored blob of key. A recorded check of key is reused, without
-// reading the blob, only when it covered the same image file identity, the
-// same signature file identity and the same trust state for the image name.
-func (f *Fetcher) checkStoredSignature(key, path, imageFile, sigPath string) error {
-	sigPath, err := filepath.Abs(signaturePath(path, sigPath))
-	if err != nil {
-		return fmt.Errorf("verify signature of %s: %w", path, err)
+// checkRecordedBeforeImport returns a *NeedsError unless the store holds
+// the file image at path, unchanged since its import, with a recorded
+// signature check that still applies. It writes nothing.
+func (f *Fetcher) checkRecordedBeforeImport(path, imageFile, sigPath string) error {
+	key, ok := f.Store.CachedFileKey(path)
+	if !ok {
+		return &NeedsError{Image: path, Work: "a signature check"}
 	}
-	sig, err := os.Open(sigPath)
+	rec, _, sig, err := f.recordedCheck(key, path, imageFile, sigPath)
+	if err != nil {
+		return err
+	}
+	sig.Close()
+	if rec == nil {
+		return &NeedsError{Image: path, Work: "a signature check"}
+	}
+	return nil
+}
+
+// recordedCheck opens the detached signature of the file image path and
+// returns the recorded check of key, or nil when the record does not apply.
+// A record applies when it covered the same image file identity, the same
+// signature file identity and the same trust state for the image name. want
+// is the record that a check made now would store. The caller closes sig.
+func (f *Fetcher) recordedCheck(key, path, imageFile, sigPath string) (rec *store.SignatureRecord, want store.SignatureRecord, sig *os.File, err error) {
+	sigPath, err = filepath.Abs(signaturePath(path, sigPath))
+	if err != nil {
+		return nil, want, nil, fmt.Errorf("verify signature of %s: %w", path, err)
+	}
+	sig, err = os.Open(sigPath)
 	if errors.Is(err, fs.ErrNotExist) {
-		return noSignatureError(path, sigPath)
+		return nil, want, nil, noSignatureError(path, sigPath)
 	}
 	if err != nil {
-		return fmt.Errorf("open signature: %w", err)
+		return nil, want, nil, fmt.Errorf("open signature: %w", err)
 	}
-	defer sig.Close()
 	// The identity comes from the open file, so a signature replaced after
 	// this point is checked again next time.
 	var st unix.Stat_t
 	if err := unix.Fstat(int(sig.Fd()), &st); err != nil {
-		return fmt.Errorf("verify signature of %s: stat %s: %w", path, sigPath, err)
+		sig.Close()
+		return nil, want, nil, fmt.Errorf("verify signature of %s: stat %s: %w", path, sigPath, err)
 	}
-	want := store.SignatureRecord{
+	want = store.SignatureRecord{
 		ImageFile:     imageFile,
 		SignatureFile: store.FileIdentity(sigPath, &st),
 		TrustState:    f.trustState(key),
 	}
 
-	rec, err := f.Store.Signature(key)
+	rec, err = f.Store.Signature(key)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
+		sig.Close()
+		return nil, want, nil, err
 	}
 	if rec != nil && want.TrustState != "" && rec.ImageFile == want.ImageFile &&
 		rec.SignatureFile == want.SignatureFile && rec.TrustState == want.TrustState {
-		f.logf("signature of image %s was verified at %s, and the image, signature and trusted keys are unchanged", key, rec.Time.Format(time.RFC3339))
+		return rec, want, sig, nil
+	}
+	return nil, want, sig, nil
+}
+
+// checkStoredSignature checks the detached signature of the file image path
+// against the stored blob of key. A recorded check of key is reused, without
+// reading the blob, only when recordedCheck returns it.
+func (f *Fetcher) checkStoredSignature(key, path, imageFile, sigPath string) error {
+	rec, want, sig, err := f.recordedCheck(key, path, imageFile, sigPath)
+	if err != nil {
+		return err
+	}
+	defer sig.Close()
+	if rec != nil {
+		f.Logf("signature of image %s was verified at %s, and the image, signature and trusted keys are unchanged", key, rec.Time.Format(time.RFC3339))
 		f.printSigners(rec.Signers)
 		return nil
+	}
+	if f.verifier() == nil {
+		return &NeedsError{Image: path, Work: "a signature check"}
 	}
 
 	blob, err := f.Store.OpenBlob(key)
@@ -317,35 +372,40 @@ func (f *Fetcher) checkStoredSignature(key, path, imageFile, sigPath string) err
 		return fmt.Errorf("verify signature of %s: %w", path, err)
 	}
 	defer blob.Close()
-	blobChecks.Add(1)
-	signers, err := f.verify(path, blob, sig, nil)
+	BlobChecks.Add(1)
+	signers, err := f.Verify(path, blob, sig, nil)
 	if err != nil {
 		return err
 	}
 	want.Signers = signers
 	want.Time = f.now()
 	if err := f.Store.RecordSignature(key, want); err != nil {
-		f.logf("%v", err)
+		f.Logf("%v", err)
 	}
 	return nil
 }
 
-// trustState returns the Verifier's trust state for the name of image key,
-// or "" when there is none, which disables reuse of a recorded check.
+// trustState returns the trust state for the name of image key, from the
+// TrustState field or else from a Verifier that implements TrustStater, or
+// "" when there is none, which disables reuse of a recorded check.
 func (f *Fetcher) trustState(key string) string {
-	stater, ok := f.Verifier.(TrustStater)
-	if !ok {
-		return ""
+	state := f.TrustState
+	if state == nil {
+		stater, ok := f.Verifier.(TrustStater)
+		if !ok {
+			return ""
+		}
+		state = stater.TrustState
 	}
 	m, err := f.Store.ImageManifest(key)
 	if err != nil {
-		f.logf("read manifest of image %s: %v", key, err)
+		f.Logf("read manifest of image %s: %v", key, err)
 		return ""
 	}
-	state, err := stater.TrustState(m.Name.String())
+	digest, err := state(m.Name.String())
 	if err != nil {
-		f.logf("read trusted keys for %s: %v", m.Name, err)
+		f.Logf("read trusted keys for %s: %v", m.Name, err)
 		return ""
 	}
-	return state
+	return digest
 }

@@ -1,13 +1,12 @@
-package fetch
+package imageref
 
 import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 )
 
-func TestClassifyImage(t *testing.T) {
+func TestClassify(t *testing.T) {
 	dir := t.TempDir()
 	existing := filepath.Join(dir, "busybox")
 	if err := os.WriteFile(existing, nil, 0o644); err != nil {
@@ -16,7 +15,7 @@ func TestClassifyImage(t *testing.T) {
 	t.Chdir(dir)
 	cases := []struct {
 		arg  string
-		want ImageKind
+		want Kind
 	}{
 		{arg: "sha512-1a2b", want: KindHash},
 		{arg: "file:///tmp/x.aci", want: KindFile},
@@ -34,18 +33,18 @@ func TestClassifyImage(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.arg, func(t *testing.T) {
-			got, err := ClassifyImage(tc.arg)
+			got, err := Classify(tc.arg)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got != tc.want {
-				t.Errorf("ClassifyImage(%q) = %s, want %s", tc.arg, got, tc.want)
+				t.Errorf("Classify(%q) = %s, want %s", tc.arg, got, tc.want)
 			}
 		})
 	}
 	for _, bad := range []string{"", "https://example.com/x", "file:///tmp/x.tar"} {
-		if _, err := ClassifyImage(bad); err == nil {
-			t.Errorf("ClassifyImage(%q) succeeded, want an error", bad)
+		if _, err := Classify(bad); err == nil {
+			t.Errorf("Classify(%q) succeeded, want an error", bad)
 		}
 	}
 }
@@ -59,26 +58,5 @@ func TestParsePullPolicy(t *testing.T) {
 	}
 	if _, err := ParsePullPolicy("always"); err == nil {
 		t.Error("ParsePullPolicy(always) succeeded")
-	}
-}
-
-func TestParseMaxAge(t *testing.T) {
-	cases := []struct {
-		name   string
-		values []string
-		want   time.Duration
-	}{
-		{name: "absent", values: nil, want: 0},
-		{name: "max-age", values: []string{"public, max-age=60"}, want: time.Minute},
-		{name: "no-cache wins", values: []string{"max-age=60", "no-cache"}, want: 0},
-		{name: "no-store", values: []string{"no-store, max-age=60"}, want: 0},
-		{name: "garbage", values: []string{"max-age=abc"}, want: 0},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := parseMaxAge(tc.values); got != tc.want {
-				t.Errorf("parseMaxAge(%q) = %s, want %s", tc.values, got, tc.want)
-			}
-		})
 	}
 }

@@ -1,4 +1,4 @@
-package trust
+package trustedkeys
 
 import (
 	"crypto/sha256"
@@ -13,36 +13,21 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TrustState returns a digest of the key files that apply to the image name.
-// It covers every root.d directory and the prefix.d directory of each prefix
-// of name, in both configurations, with each file's device, inode, size,
+// State returns a digest of the key files that apply to the image name.
+// It covers every directory of KeyDirs with each file's device, inode, size,
 // mtime and ctime. Adding, removing, masking or replacing such a key file
 // changes the digest. It reads no key file, only directories and stats.
-func (ks *Keystore) TrustState(name string) (string, error) {
-	if err := validateIdentifier(name); err != nil {
+func (c Config) State(name string) (string, error) {
+	if err := ValidateIdentifier(name); err != nil {
 		return "", fmt.Errorf("read trusted keys for image name %q: %w", name, err)
 	}
 	h := sha256.New()
-	for _, dir := range ks.keyDirs(name) {
+	for _, dir := range c.KeyDirs(name) {
 		if err := hashKeyDir(h, dir); err != nil {
 			return "", err
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// keyDirs returns the directories that Keyring loads for name, in load order.
-func (ks *Keystore) keyDirs(name string) []string {
-	var dirs []string
-	for _, dir := range ks.configDirs() {
-		dirs = append(dirs, filepath.Join(dir, rootDir))
-	}
-	for _, dir := range ks.configDirs() {
-		for _, prefix := range prefixesOf(name) {
-			dirs = append(dirs, prefixPath(dir, prefix))
-		}
-	}
-	return dirs
 }
 
 // hashKeyDir writes the directory's path and the identity of each entry to
@@ -58,8 +43,8 @@ func hashKeyDir(h io.Writer, dir string) error {
 	}
 	fmt.Fprintf(h, "%s\n", dir)
 	for _, entry := range entries {
-		// Subdirectories hold the keys of longer prefixes, which Keyring
-		// does not load for this directory either.
+		// Subdirectories hold the keys of longer prefixes, which are not
+		// loaded for this directory either.
 		if entry.IsDir() {
 			continue
 		}

@@ -1,4 +1,4 @@
-package fetch
+package localfetch
 
 import (
 	"context"
@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/appc/spec/discovery"
 	"github.com/appc/spec/schema"
 	"github.com/appc/spec/schema/types"
 
+	"github.com/rktfly/rkt/stage0/internal/imageref"
 	"github.com/rktfly/rkt/stage0/internal/store"
 )
 
@@ -17,7 +17,7 @@ import (
 const maxDependencyDepth = 32
 
 // fetchDependencies fetches the dependencies of the stored image key.
-func (f *Fetcher) fetchDependencies(ctx context.Context, key string, policy PullPolicy, seen map[string]bool) error {
+func (f *Fetcher) fetchDependencies(ctx context.Context, key string, policy imageref.PullPolicy, seen map[string]bool) error {
 	m, err := f.Store.ImageManifest(key)
 	if err != nil {
 		return err
@@ -29,7 +29,7 @@ func (f *Fetcher) fetchDependencies(ctx context.Context, key string, policy Pull
 // fetchDependencyList fetches each dependency of m that is not in the store,
 // depth first, so that every image is stored before the tree that needs it is
 // rendered. seen holds the keys on the current chain.
-func (f *Fetcher) fetchDependencyList(ctx context.Context, m *schema.ImageManifest, policy PullPolicy, seen map[string]bool) error {
+func (f *Fetcher) fetchDependencyList(ctx context.Context, m *schema.ImageManifest, policy imageref.PullPolicy, seen map[string]bool) error {
 	if len(seen) > maxDependencyDepth {
 		return fmt.Errorf("dependency chain of %q is deeper than %d images", m.Name.String(), maxDependencyDepth)
 	}
@@ -53,7 +53,7 @@ func (f *Fetcher) fetchDependencyList(ctx context.Context, m *schema.ImageManife
 // imageID when given, else the image found by name and labels (store first,
 // then discovery, unless the policy is never). A fetched image must match
 // the imageID.
-func (f *Fetcher) fetchDependency(ctx context.Context, dep types.Dependency, policy PullPolicy) (string, error) {
+func (f *Fetcher) fetchDependency(ctx context.Context, dep types.Dependency, policy imageref.PullPolicy) (string, error) {
 	if dep.ImageID != nil {
 		key, err := f.Store.ResolveKey(dep.ImageID.String())
 		if err == nil {
@@ -68,15 +68,15 @@ func (f *Fetcher) fetchDependency(ctx context.Context, dep types.Dependency, pol
 	for _, l := range dep.Labels {
 		labels[l.Name] = l.Value
 	}
-	app, err := discovery.NewApp(dep.ImageName.String(), labels)
+	app, err := imageref.NewApp(dep.ImageName.String(), labels)
 	if err != nil {
 		return "", err
 	}
 
 	// A stored dependency is used even under policy update, so that updating
 	// one image does not rediscover its whole dependency chain.
-	if policy == PullUpdate {
-		policy = PullNew
+	if policy == imageref.PullUpdate {
+		policy = imageref.PullNew
 	}
 	key, err := f.fetchApp(ctx, app, "", policy)
 	if err != nil {
