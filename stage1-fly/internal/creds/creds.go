@@ -8,11 +8,10 @@ import (
 	"slices"
 	"syscall"
 
-	"github.com/appc/spec/schema"
-	"github.com/appc/spec/schema/types"
 	"golang.org/x/sys/unix"
 
 	"github.com/rktfly/rkt/common/user"
+	"github.com/rktfly/rkt/stage1-fly/internal/manifest"
 )
 
 // dockerRepositoryAnnotation marks an image converted from a Docker image.
@@ -29,7 +28,7 @@ type Credentials struct {
 
 // Resolve looks up app.User and app.Group inside root, the app rootfs as
 // the host sees it. image is the app's image manifest; it may be nil.
-func Resolve(root string, app *types.App, image *schema.ImageManifest) (Credentials, error) {
+func Resolve(root string, app *manifest.App, image *manifest.ImageManifest) (Credentials, error) {
 	uid, err := user.LookupUser(root, app.User)
 	if err != nil {
 		return Credentials{}, err
@@ -50,7 +49,7 @@ func Resolve(root string, app *types.App, image *schema.ImageManifest) (Credenti
 // dockerGroupFallback reports whether a failed group lookup takes the uid
 // as gid: the image was converted from Docker, its user equals its group,
 // and the runtime group is the image's group.
-func dockerGroupFallback(app *types.App, image *schema.ImageManifest) bool {
+func dockerGroupFallback(app *manifest.App, image *manifest.ImageManifest) bool {
 	if image == nil || image.App == nil {
 		return false
 	}

@@ -6,9 +6,9 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/appc/spec/schema"
-	"github.com/appc/spec/schema/types"
 	"golang.org/x/sys/unix"
+
+	"github.com/rktfly/rkt/stage1-fly/internal/manifest"
 )
 
 func newRoot(t *testing.T) string {
@@ -29,15 +29,15 @@ func newRoot(t *testing.T) string {
 	return root
 }
 
-func dockerImage(user, group string) *schema.ImageManifest {
-	im := &schema.ImageManifest{App: &types.App{User: user, Group: group}}
-	im.Annotations.Set(dockerRepositoryAnnotation, "library/nginx")
+func dockerImage(user, group string) *manifest.ImageManifest {
+	im := &manifest.ImageManifest{App: &manifest.App{User: user, Group: group}}
+	im.Annotations = manifest.Annotations{{Name: dockerRepositoryAnnotation, Value: "library/nginx"}}
 	return im
 }
 
 func TestResolveNamesAndSupplementary(t *testing.T) {
 	root := newRoot(t)
-	app := &types.App{User: "web", Group: "www", SupplementaryGIDs: []int{5, 6}}
+	app := &manifest.App{User: "web", Group: "www", SupplementaryGIDs: []int{5, 6}}
 	got, err := Resolve(root, app, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -52,15 +52,15 @@ func TestResolveDockerGroupFallback(t *testing.T) {
 	root := newRoot(t)
 	cases := []struct {
 		name    string
-		app     *types.App
-		image   *schema.ImageManifest
+		app     *manifest.App
+		image   *manifest.ImageManifest
 		wantGID int
 		wantErr bool
 	}{
-		{name: "docker user equals group", app: &types.App{User: "web", Group: "web"}, image: dockerImage("web", "web"), wantGID: 33},
-		{name: "not docker", app: &types.App{User: "web", Group: "web"}, image: &schema.ImageManifest{App: &types.App{User: "web", Group: "web"}}, wantErr: true},
-		{name: "runtime group differs from image", app: &types.App{User: "web", Group: "web"}, image: dockerImage("web", "other"), wantErr: true},
-		{name: "no image", app: &types.App{User: "web", Group: "web"}, image: nil, wantErr: true},
+		{name: "docker user equals group", app: &manifest.App{User: "web", Group: "web"}, image: dockerImage("web", "web"), wantGID: 33},
+		{name: "not docker", app: &manifest.App{User: "web", Group: "web"}, image: &manifest.ImageManifest{App: &manifest.App{User: "web", Group: "web"}}, wantErr: true},
+		{name: "runtime group differs from image", app: &manifest.App{User: "web", Group: "web"}, image: dockerImage("web", "other"), wantErr: true},
+		{name: "no image", app: &manifest.App{User: "web", Group: "web"}, image: nil, wantErr: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -83,7 +83,7 @@ func TestResolveDockerGroupFallback(t *testing.T) {
 
 func TestResolveUnknownUser(t *testing.T) {
 	root := newRoot(t)
-	if _, err := Resolve(root, &types.App{User: "nobody", Group: "0"}, nil); err == nil {
+	if _, err := Resolve(root, &manifest.App{User: "nobody", Group: "0"}, nil); err == nil {
 		t.Error("Resolve of an unknown user succeeded")
 	}
 }

@@ -1,7 +1,6 @@
 package flyrun
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
@@ -9,7 +8,6 @@ import (
 	"strconv"
 	"syscall"
 
-	"github.com/appc/spec/schema"
 	"golang.org/x/sys/unix"
 
 	"github.com/rktfly/rkt/common/abi"
@@ -18,17 +16,18 @@ import (
 	"github.com/rktfly/rkt/common/mountinfo"
 	"github.com/rktfly/rkt/common/poddir"
 	"github.com/rktfly/rkt/stage1-fly/internal/creds"
+	"github.com/rktfly/rkt/stage1-fly/internal/manifest"
 	"github.com/rktfly/rkt/stage1-fly/internal/mountplan"
 )
 
 // Pod is the loaded pod: its manifest and the one app fly runs.
 type Pod struct {
 	Dir      string
-	Manifest *schema.PodManifest
+	Manifest *manifest.PodManifest
 	// App is the pod's first app, with its App section taken from the
 	// image manifest when the pod manifest has none.
-	App           schema.RuntimeApp
-	ImageManifest *schema.ImageManifest
+	App           manifest.RuntimeApp
+	ImageManifest *manifest.ImageManifest
 }
 
 // LoadPod reads the pod manifest of the pod directory dir and the image
@@ -39,29 +38,29 @@ func LoadPod(dir string) (*Pod, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load pod manifest: %w", err)
 	}
-	var manifest schema.PodManifest
-	if err := json.Unmarshal(data, &manifest); err != nil {
+	podManifest, err := manifest.DecodePod(data)
+	if err != nil {
 		return nil, fmt.Errorf("parse pod manifest %s: %w", poddir.PodManifestPath(dir), err)
 	}
 	seen := map[string]bool{}
-	for _, v := range manifest.Volumes {
-		if seen[v.Name.String()] {
+	for _, v := range podManifest.Volumes {
+		if seen[v.Name] {
 			return nil, fmt.Errorf("pod manifest: duplicate volume name %q", v.Name)
 		}
-		seen[v.Name.String()] = true
+		seen[v.Name] = true
 	}
 
-	pod := &Pod{Dir: dir, Manifest: &manifest}
-	images := make([]*schema.ImageManifest, len(manifest.Apps))
-	for i, app := range manifest.Apps {
-		if images[i], err = loadImageManifest(dir, app.Name.String()); err != nil {
+	pod := &Pod{Dir: dir, Manifest: podManifest}
+	images := make([]*manifest.ImageManifest, len(podManifest.Apps))
+	for i, app := range podManifest.Apps {
+		if images[i], err = loadImageManifest(dir, app.Name); err != nil {
 			return nil, err
 		}
 	}
-	if len(manifest.Apps) != 1 {
+	if len(podManifest.Apps) != 1 {
 		return pod, errOneApp
 	}
-	pod.App = manifest.Apps[0]
+	pod.App = podManifest.Apps[0]
 	pod.ImageManifest = images[0]
 	if pod.App.App == nil {
 		pod.App.App = pod.ImageManifest.App
@@ -74,17 +73,17 @@ func LoadPod(dir string) (*Pod, error) {
 
 var errOneApp = errors.New("fly only supports 1 application per Pod for now")
 
-func loadImageManifest(dir, app string) (*schema.ImageManifest, error) {
+func loadImageManifest(dir, app string) (*manifest.ImageManifest, error) {
 	path := poddir.AppImageManifestPath(dir, app)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load image manifest of app %q: %w", app, err)
 	}
-	var im schema.ImageManifest
-	if err := json.Unmarshal(data, &im); err != nil {
+	im, err := manifest.DecodeImage(data)
+	if err != nil {
 		return nil, fmt.Errorf("parse image manifest %s: %w", path, err)
 	}
-	return &im, nil
+	return im, nil
 }
 
 // Run runs the pod in the working directory and, on success, does not
@@ -121,7 +120,7 @@ func Run(flags Flags, logger *log.Logger) error {
 	if workDir == "" {
 		workDir = "/"
 	}
-	rootfs := poddir.AppRootfsPath(podDir, pod.App.Name.String())
+	rootfs := poddir.AppRootfsPath(podDir, pod.App.Name)
 
 	if err := setUpMounts(pod, rootfs, flags, logger); err != nil {
 		return err
@@ -141,7 +140,7 @@ func Run(flags Flags, logger *log.Logger) error {
 		return fmt.Errorf("failed to lookup process credentials: %w", err)
 	}
 	env := appEnv(app.Environment)
-	if err := writeEnvFile(podDir, pod.App.Name.String(), env); err != nil {
+	if err := writeEnvFile(podDir, pod.App.Name, env); err != nil {
 		return err
 	}
 	pathEnv, hasPath := app.Environment.Get("PATH")
@@ -156,9 +155,9 @@ func Run(flags Flags, logger *log.Logger) error {
 
 func imageName(pod *Pod) string {
 	if pod.ImageManifest != nil {
-		return pod.ImageManifest.Name.String()
+		return pod.ImageManifest.Name
 	}
-	return pod.App.Image.ID.String()
+	return pod.App.Image.ID
 }
 
 func writeRuntimeConfig(podDir string, flags Flags) error {

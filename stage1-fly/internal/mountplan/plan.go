@@ -9,14 +9,13 @@ import (
 	"path"
 	"strings"
 
-	"github.com/appc/spec/schema"
-	"github.com/appc/spec/schema/types"
 	"golang.org/x/sys/unix"
 
 	"github.com/rktfly/rkt/common/abi"
 	"github.com/rktfly/rkt/common/mount"
 	"github.com/rktfly/rkt/common/mountinfo"
 	"github.com/rktfly/rkt/common/poddir"
+	"github.com/rktfly/rkt/stage1-fly/internal/manifest"
 )
 
 // Kind is the effect of a mount operation.
@@ -208,11 +207,11 @@ type Input struct {
 	PodDir string
 	// App is the pod's one app, with its App section already merged from
 	// the image manifest when the pod manifest has none.
-	App schema.RuntimeApp
+	App manifest.RuntimeApp
 	// ImageManifest is the app's image manifest ($A/manifest).
-	ImageManifest *schema.ImageManifest
+	ImageManifest *manifest.ImageManifest
 	// Volumes are the pod manifest's volumes.
-	Volumes []types.Volume
+	Volumes []manifest.Volume
 	// HostMounts is the host's mountinfo, read before any mount is made.
 	HostMounts []mountinfo.Mount
 	// DNS is the --dns-conf-mode value.
@@ -342,14 +341,14 @@ func volumeOps(in Input, v volumeMount) ([]Op, error) {
 	source := v.Volume.Source
 	create := CreateDir
 	if v.Volume.Kind == "empty" {
-		source = poddir.SharedVolumePath(in.PodDir, v.Volume.Name.String())
+		source = poddir.SharedVolumePath(in.PodDir, v.Volume.Name)
 	} else {
 		var err error
 		if create, err = createFor(in, source); err != nil {
-			return nil, sourceError(v.Volume.Name.String(), source, err)
+			return nil, sourceError(v.Volume.Name, source, err)
 		}
 	}
-	name := v.Volume.Name.String()
+	name := v.Volume.Name
 	var ops []Op
 
 	// A source that is itself a host mount point is made rshared, so that
@@ -407,10 +406,10 @@ func sourceError(name, source string, err error) error {
 	return fmt.Errorf("volume %q: stat source %q: %w", name, source, err)
 }
 
-func emptyVolume(podDir string, v types.Volume) EmptyVolume {
+func emptyVolume(podDir string, v manifest.Volume) EmptyVolume {
 	ev := EmptyVolume{
-		Name: v.Name.String(),
-		Path: poddir.SharedVolumePath(podDir, v.Name.String()),
+		Name: v.Name,
+		Path: poddir.SharedVolumePath(podDir, v.Name),
 		Mode: 0o755,
 	}
 	if v.Mode != nil {

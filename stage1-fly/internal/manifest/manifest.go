@@ -1,0 +1,161 @@
+// Package manifest decodes the parts of the appc pod manifest ($P/pod) and
+// image manifest ($A/manifest) that fly's run and enter read.
+//
+// The types mirror the appc schema (github.com/appc/spec/schema v0.8.11):
+// the same field names and JSON keys, but plain strings for names and ids.
+// Decoding checks acKind and nothing else of the appc validation, because
+// stage0 writes only manifests that the appc schema accepted: it encodes the
+// pod manifest with the schema, which validates it, it parses a
+// --pod-manifest file with the schema before it copies it, and it copies
+// each image manifest from its image store, which parses every manifest
+// with the schema at import. Linking the schema packages instead would cost
+// every stage1 start their package initialization (regular expressions,
+// semver and resource tables).
+package manifest
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Values of acKind.
+const (
+	PodManifestKind   = "PodManifest"
+	ImageManifestKind = "ImageManifest"
+)
+
+// PodManifest is a pod manifest.
+type PodManifest struct {
+	ACKind  string       `json:"acKind"`
+	Apps    []RuntimeApp `json:"apps"`
+	Volumes []Volume     `json:"volumes"`
+}
+
+// RuntimeApp is one app of a pod manifest.
+type RuntimeApp struct {
+	Name  string       `json:"name"`
+	Image RuntimeImage `json:"image"`
+	// App is nil when the pod manifest takes the image manifest's app.
+	App    *App    `json:"app,omitempty"`
+	Mounts []Mount `json:"mounts,omitempty"`
+}
+
+// RuntimeImage is the image of a RuntimeApp.
+type RuntimeImage struct {
+	Name string `json:"name,omitempty"`
+	// ID is the image ID, such as "sha512-1a2b...".
+	ID string `json:"id"`
+}
+
+// App is the app section of a pod or image manifest.
+type App struct {
+	Exec              []string     `json:"exec"`
+	User              string       `json:"user"`
+	Group             string       `json:"group"`
+	SupplementaryGIDs []int        `json:"supplementaryGIDs,omitempty"`
+	WorkingDirectory  string       `json:"workingDirectory,omitempty"`
+	Environment       Environment  `json:"environment,omitempty"`
+	MountPoints       []MountPoint `json:"mountPoints,omitempty"`
+}
+
+// Environment is an app's environment, in manifest order.
+type Environment []EnvironmentVariable
+
+// EnvironmentVariable is one variable of an Environment.
+type EnvironmentVariable struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Get returns the value of the variable name and whether it is set.
+func (e Environment) Get(name string) (string, bool) {
+	for _, v := range e {
+		if v.Name == name {
+			return v.Value, true
+		}
+	}
+	return "", false
+}
+
+// MountPoint is a path in the image at which the app expects a volume.
+type MountPoint struct {
+	Name     string `json:"name"`
+	Path     string `json:"path"`
+	ReadOnly bool   `json:"readOnly,omitempty"`
+}
+
+// Mount mounts a volume at a path of a runtime app. AppVolume, when set,
+// is the volume itself, in place of the pod volume named Volume.
+type Mount struct {
+	Volume    string  `json:"volume"`
+	Path      string  `json:"path"`
+	AppVolume *Volume `json:"appVolume,omitempty"`
+}
+
+// Volume is a pod volume: a host directory or file (kind "host") or a new
+// empty directory (kind "empty"). A nil pointer field is unset. The appc
+// schema sets an unset Mode, UID and GID of an empty volume to "0755", 0
+// and 0 when it decodes the manifest, and users of this type do the same.
+type Volume struct {
+	Name      string  `json:"name"`
+	Kind      string  `json:"kind"`
+	Source    string  `json:"source,omitempty"`
+	ReadOnly  *bool   `json:"readOnly,omitempty"`
+	Recursive *bool   `json:"recursive,omitempty"`
+	Mode      *string `json:"mode,omitempty"`
+	UID       *int    `json:"uid,omitempty"`
+	GID       *int    `json:"gid,omitempty"`
+}
+
+// ImageManifest is an image manifest.
+type ImageManifest struct {
+	ACKind      string      `json:"acKind"`
+	Name        string      `json:"name"`
+	App         *App        `json:"app,omitempty"`
+	Annotations Annotations `json:"annotations,omitempty"`
+}
+
+// Annotations are the annotations of an image manifest.
+type Annotations []Annotation
+
+// Annotation is one name and value of Annotations.
+type Annotation struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Get returns the value of the annotation name and whether it is present.
+func (a Annotations) Get(name string) (string, bool) {
+	for _, annotation := range a {
+		if annotation.Name == name {
+			return annotation.Value, true
+		}
+	}
+	return "", false
+}
+
+// DecodePod decodes a pod manifest and checks that its acKind is
+// "PodManifest".
+func DecodePod(data []byte) (*PodManifest, error) {
+	var pm PodManifest
+	if err := json.Unmarshal(data, &pm); err != nil {
+		return nil, err
+	}
+	if pm.ACKind != PodManifestKind {
+		return nil, fmt.Errorf("invalid acKind %q, expected %q", pm.ACKind, PodManifestKind)
+	}
+	return &pm, nil
+}
+
+// DecodeImage decodes an image manifest and checks that its acKind is
+// "ImageManifest".
+func DecodeImage(data []byte) (*ImageManifest, error) {
+	var im ImageManifest
+	if err := json.Unmarshal(data, &im); err != nil {
+		return nil, err
+	}
+	if im.ACKind != ImageManifestKind {
+		return nil, fmt.Errorf("invalid acKind %q, expected %q", im.ACKind, ImageManifestKind)
+	}
+	return &im, nil
+}
