@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+
+	"github.com/rktfly/rkt/common/sysfile"
 )
 
 // RuntimeConfig is the JSON content of $P/runtime-config.
@@ -44,10 +46,7 @@ func WriteRuntimeConfig(path string, cfg RuntimeConfig) error {
 	if err != nil {
 		return fmt.Errorf("encode runtime config: %w", err)
 	}
-	if err := os.WriteFile(path, data, RuntimeConfigFileMode); err != nil {
-		return fmt.Errorf("write runtime config: %w", err)
-	}
-	if err := os.Chmod(path, RuntimeConfigFileMode); err != nil {
+	if err := sysfile.WriteFileMode(path, data, RuntimeConfigFileMode); err != nil {
 		return fmt.Errorf("write runtime config: %w", err)
 	}
 	return nil

@@ -15,6 +15,7 @@ import (
 	"github.com/rktfly/rkt/common/lock"
 	"github.com/rktfly/rkt/common/mountinfo"
 	"github.com/rktfly/rkt/common/poddir"
+	"github.com/rktfly/rkt/common/sysfile"
 	"github.com/rktfly/rkt/stage1-fly/internal/creds"
 	"github.com/rktfly/rkt/stage1-fly/internal/manifest"
 	"github.com/rktfly/rkt/stage1-fly/internal/mountplan"
@@ -34,7 +35,7 @@ type Pod struct {
 // manifest of each app ($A/manifest), and checks that the pod has exactly
 // one app.
 func LoadPod(dir string) (*Pod, error) {
-	data, err := os.ReadFile(poddir.PodManifestPath(dir))
+	data, err := sysfile.ReadFile(poddir.PodManifestPath(dir))
 	if err != nil {
 		return nil, fmt.Errorf("load pod manifest: %w", err)
 	}
@@ -75,7 +76,7 @@ var errOneApp = errors.New("fly only supports 1 application per Pod for now")
 
 func loadImageManifest(dir, app string) (*manifest.ImageManifest, error) {
 	path := poddir.AppImageManifestPath(dir, app)
-	data, err := os.ReadFile(path)
+	data, err := sysfile.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load image manifest of app %q: %w", app, err)
 	}
@@ -214,8 +215,12 @@ func setUpMounts(pod *Pod, rootfs string, flags Flags, logger *log.Logger) error
 }
 
 func writeEnvFile(podDir, app string, env []envfile.Var) error {
-	if err := os.MkdirAll(poddir.EnvDir(podDir), 0o755); err != nil {
-		return fmt.Errorf("write env file: %w", err)
+	// The stage1 image has $S1/rkt, so one mkdir(2) normally does. MkdirAll
+	// handles the rest: a missing parent, or an existing env directory.
+	if err := os.Mkdir(poddir.EnvDir(podDir), 0o755); err != nil {
+		if err := os.MkdirAll(poddir.EnvDir(podDir), 0o755); err != nil {
+			return fmt.Errorf("write env file: %w", err)
+		}
 	}
 	return envfile.Write(poddir.EnvFilePath(podDir, app), env)
 }
