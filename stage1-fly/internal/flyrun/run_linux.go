@@ -185,21 +185,27 @@ func lockFromEnv(podDir string) (*lock.Lock, error) {
 }
 
 func setUpMounts(pod *Pod, rootfs string, flags Flags, logger *log.Logger) error {
-	// The host's mount table is read before the first mount, as in rkt: the
-	// mounts made below would otherwise show up as volume submounts.
-	hostMounts, err := mountinfo.ReadSelf()
-	if err != nil {
-		return err
+	// Compute reads the host's mount table, when the plan needs it, before
+	// the first mount, as rkt does: the mounts made below would otherwise
+	// show up as volume submounts. A failed read is returned as it is.
+	var readErr error
+	readHostMounts := func() ([]mountinfo.Mount, error) {
+		mounts, err := mountinfo.ReadSelf()
+		readErr = err
+		return mounts, err
 	}
 	plan, err := mountplan.Compute(mountplan.Input{
 		PodDir:        pod.Dir,
 		App:           pod.App,
 		ImageManifest: pod.ImageManifest,
 		Volumes:       resolveHostVolumes(pod.Manifest.Volumes),
-		HostMounts:    hostMounts,
+		HostMounts:    readHostMounts,
 		DNS:           flags.DNS,
 		Log:           logger,
 	})
+	if readErr != nil {
+		return readErr
+	}
 	if err != nil {
 		return fmt.Errorf("plan mounts for app %q: %w", pod.App.Name, err)
 	}

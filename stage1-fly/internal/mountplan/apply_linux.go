@@ -49,20 +49,13 @@ func Apply(root string, plan Plan, logger *log.Logger) error {
 		return err
 	}
 	trees := newHostTrees(guard.rootMountID)
-	lastBind := lastSystemBind(plan.Mounts)
-	for i, op := range plan.Mounts {
+	for _, op := range plan.Mounts {
 		logger.Printf("apply: %s", op)
 		if err := applyOp(root, op, guard, trees); err != nil {
 			return err
 		}
 		if isSystemBind(op) {
 			if err := trees.add(root, op); err != nil {
-				return err
-			}
-		}
-		// One read of mountinfo finds the submounts of all three binds.
-		if i == lastBind {
-			if err := trees.recordSubmounts(); err != nil {
 				return err
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -212,8 +213,11 @@ type Input struct {
 	ImageManifest *manifest.ImageManifest
 	// Volumes are the pod manifest's volumes.
 	Volumes []manifest.Volume
-	// HostMounts is the host's mountinfo, read before any mount is made.
-	HostMounts []mountinfo.Mount
+	// HostMounts reads the host's mountinfo. Compute calls it at most once,
+	// and only for a plan that has a volume or a mount below an earlier
+	// recursive bind, because the default plan needs no mount table. Nil
+	// means no host mounts.
+	HostMounts func() ([]mountinfo.Mount, error)
 	// DNS is the --dns-conf-mode value.
 	DNS abi.DNSConfMode
 	// Stat reads a host path; nil means os.Stat.
@@ -236,6 +240,10 @@ func Compute(in Input) (Plan, error) {
 	if in.Log == nil {
 		in.Log = log.New(discard{}, "", 0)
 	}
+	hostMounts := noHostMounts
+	if in.HostMounts != nil {
+		hostMounts = sync.OnceValues(in.HostMounts)
+	}
 	plan := Plan{PodDir: in.PodDir}
 
 	// /dev, /proc and /sys: made rshared on the host first, so that mounts
@@ -256,7 +264,7 @@ func Compute(in Input) (Plan, error) {
 		if v.Volume.Kind == "empty" {
 			plan.EmptyVolumes = append(plan.EmptyVolumes, emptyVolume(in.PodDir, v.Volume))
 		}
-		ops, err := volumeOps(in, v)
+		ops, err := volumeOps(in, v, hostMounts)
 		if err != nil {
 			return Plan{}, err
 		}
@@ -269,15 +277,21 @@ func Compute(in Input) (Plan, error) {
 	}
 	plan.Files = files
 	plan.Mounts = append(plan.Mounts, ops...)
-	setWithin(plan.Mounts, in.HostMounts)
+	if err := setWithin(plan.Mounts, hostMounts); err != nil {
+		return Plan{}, err
+	}
 	return plan, nil
+}
+
+func noHostMounts() ([]mountinfo.Mount, error) {
+	return nil, nil
 }
 
 // setWithin fills in Op.Within for the bind and tmpfs mounts: the deepest
 // earlier mount whose target contains the op's target and, when that is a
 // recursive bind, the deepest host submount of its source that the path
 // reaches.
-func setWithin(ops []Op, hostMounts []mountinfo.Mount) {
+func setWithin(ops []Op, hostMounts func() ([]mountinfo.Mount, error)) error {
 	for i := range ops {
 		if !createsMount(ops[i].Kind) {
 			continue
@@ -300,16 +314,21 @@ func setWithin(ops []Op, hostMounts []mountinfo.Mount) {
 		if container.Kind != BindMount || container.Flags&unix.MS_REC == 0 {
 			continue
 		}
+		mounts, err := hostMounts()
+		if err != nil {
+			return err
+		}
 		rel := strings.TrimPrefix(ops[i].Target, strings.TrimSuffix(container.Target, "/"))
 		hostPath := path.Join(container.Source, rel)
 		deepest := path.Clean(container.Source)
-		for _, m := range hostMounts {
+		for _, m := range mounts {
 			if mountinfo.IsUnder(hostPath, m.MountPoint) && mountinfo.IsUnder(m.MountPoint, container.Source) && depth(m.MountPoint) > depth(deepest) {
 				deepest = m.MountPoint
 			}
 		}
 		ops[i].Within = path.Join(container.Target, strings.TrimPrefix(deepest, path.Clean(container.Source)))
 	}
+	return nil
 }
 
 // createsMount reports whether an operation of kind k makes a new mount.
@@ -337,7 +356,7 @@ func createFor(in Input, source string) (Create, error) {
 
 // volumeOps returns the mounts of one volume: rows 8a to 8d of the fly
 // mount list.
-func volumeOps(in Input, v volumeMount) ([]Op, error) {
+func volumeOps(in Input, v volumeMount, hostMounts func() ([]mountinfo.Mount, error)) ([]Op, error) {
 	source := v.Volume.Source
 	create := CreateDir
 	if v.Volume.Kind == "empty" {
@@ -349,11 +368,15 @@ func volumeOps(in Input, v volumeMount) ([]Op, error) {
 		}
 	}
 	name := v.Volume.Name
+	mounts, err := hostMounts()
+	if err != nil {
+		return nil, err
+	}
 	var ops []Op
 
 	// A source that is itself a host mount point is made rshared, so that
 	// mounts the app makes inside the volume show up on the host too.
-	if mountinfo.IsMountPoint(in.HostMounts, source) {
+	if mountinfo.IsMountPoint(mounts, source) {
 		ops = append(ops, Op{Kind: MakeRShared, Target: source, FSType: "none", Flags: unix.MS_REC | unix.MS_SHARED, Volume: name})
 	}
 
@@ -372,7 +395,7 @@ func volumeOps(in Input, v volumeMount) ([]Op, error) {
 	}
 	// MS_REC does not reach the submounts on a remount: each mount that the
 	// recursive bind copied needs its own read-only remount.
-	submounts := mountinfo.Under(in.HostMounts, source)
+	submounts := mountinfo.Under(mounts, source)
 	mountinfo.SortChildrenFirst(submounts)
 	for i := len(submounts) - 1; i >= 0; i-- {
 		m := submounts[i]

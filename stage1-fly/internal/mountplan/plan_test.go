@@ -1,6 +1,7 @@
 package mountplan
 
 import (
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -54,6 +55,11 @@ func hostVolume(name, source string, readOnly, recursive *bool) manifest.Volume 
 
 func mountOf(volume, path string) manifest.Mount {
 	return manifest.Mount{Volume: volume, Path: path}
+}
+
+// hostMounts returns an Input.HostMounts that returns mounts.
+func hostMounts(mounts []mountinfo.Mount) func() ([]mountinfo.Mount, error) {
+	return func() ([]mountinfo.Mount, error) { return mounts, nil }
 }
 
 func newInput(t *testing.T) Input {
@@ -176,13 +182,13 @@ func TestPlanReadOnlyRecursiveSubmounts(t *testing.T) {
 	in := newInput(t)
 	in.Volumes = []manifest.Volume{hostVolume("data", src.dir, boolPtr(true), boolPtr(true))}
 	in.App.Mounts = []manifest.Mount{mountOf("data", "/data")}
-	in.HostMounts = []mountinfo.Mount{
+	in.HostMounts = hostMounts([]mountinfo.Mount{
 		{ID: 1, Parent: 0, MountPoint: "/"},
 		{ID: 2, Parent: 1, MountPoint: src.dir},
 		{ID: 3, Parent: 2, MountPoint: src.dir + "/a"},
 		{ID: 4, Parent: 3, MountPoint: src.dir + "/a/b"},
 		{ID: 5, Parent: 1, MountPoint: src.dir + "x"},
-	}
+	})
 	got := volumeOpsOf(mustCompute(t, in))
 	recursiveRO := uintptr(unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT | unix.MS_RDONLY)
 	want := []Op{
@@ -202,7 +208,7 @@ func TestPlanSharesHostMountPointSource(t *testing.T) {
 	in := newInput(t)
 	in.Volumes = []manifest.Volume{hostVolume("data", src.dir, nil, nil), hostVolume("other", src.dir2, nil, nil)}
 	in.App.Mounts = []manifest.Mount{mountOf("data", "/data"), mountOf("other", "/other")}
-	in.HostMounts = []mountinfo.Mount{{ID: 2, Parent: 1, MountPoint: src.dir}, {ID: 3, Parent: 1, MountPoint: src.dir2 + "/below"}}
+	in.HostMounts = hostMounts([]mountinfo.Mount{{ID: 2, Parent: 1, MountPoint: src.dir}, {ID: 3, Parent: 1, MountPoint: src.dir2 + "/below"}})
 	got := volumeOpsOf(mustCompute(t, in))
 	if len(got) != 3 {
 		t.Fatalf("volume ops:\n%s\nwant 3", opsText(got))
@@ -213,6 +219,54 @@ func TestPlanSharesHostMountPointSource(t *testing.T) {
 	if got[2].Kind != BindMount || got[2].Source != src.dir2 {
 		t.Errorf("third op = %s, want bind of %q without make rshared", got[2], src.dir2)
 	}
+}
+
+// countingHostMounts returns an Input.HostMounts that returns mounts and
+// err and counts its calls in calls.
+func countingHostMounts(mounts []mountinfo.Mount, err error, calls *int) func() ([]mountinfo.Mount, error) {
+	return func() ([]mountinfo.Mount, error) {
+		*calls++
+		return mounts, err
+	}
+}
+
+func TestPlanHostMountsReadLazily(t *testing.T) {
+	src := newSources(t)
+	t.Run("default plan", func(t *testing.T) {
+		calls := 0
+		in := newInput(t)
+		in.DNS = abi.DNSConfMode{Resolv: abi.ResolvHost, Hosts: abi.HostsHost}
+		in.HostMounts = countingHostMounts(nil, nil, &calls)
+		mustCompute(t, in)
+		if calls != 0 {
+			t.Errorf("HostMounts called %d times, want 0", calls)
+		}
+	})
+	t.Run("two volumes", func(t *testing.T) {
+		calls := 0
+		in := newInput(t)
+		in.Volumes = []manifest.Volume{hostVolume("data", src.dir, boolPtr(true), boolPtr(true)), hostVolume("other", src.dir2, nil, nil)}
+		in.App.Mounts = []manifest.Mount{mountOf("data", "/data"), mountOf("other", "/data/other")}
+		in.HostMounts = countingHostMounts([]mountinfo.Mount{{ID: 2, Parent: 1, MountPoint: src.dir}}, nil, &calls)
+		got := volumeOpsOf(mustCompute(t, in))
+		if calls != 1 {
+			t.Errorf("HostMounts called %d times, want 1", calls)
+		}
+		if len(got) == 0 || got[0].Kind != MakeRShared || got[0].Target != src.dir {
+			t.Errorf("volume ops:\n%s\nwant make rshared of %q first", opsText(got), src.dir)
+		}
+	})
+	t.Run("read error", func(t *testing.T) {
+		calls := 0
+		readErr := errors.New("read mountinfo failed")
+		in := newInput(t)
+		in.Volumes = []manifest.Volume{hostVolume("data", src.dir, nil, nil)}
+		in.App.Mounts = []manifest.Mount{mountOf("data", "/data")}
+		in.HostMounts = countingHostMounts(nil, readErr, &calls)
+		if _, err := Compute(in); !errors.Is(err, readErr) {
+			t.Errorf("Compute error = %v, want %v", err, readErr)
+		}
+	})
 }
 
 func TestPlanShallowestTargetFirst(t *testing.T) {
@@ -561,13 +615,13 @@ func TestPlanWithin(t *testing.T) {
 		mountOf("outer", "/data"),
 		mountOf("inner", "/data/inner"),
 	}
-	in.HostMounts = []mountinfo.Mount{
+	in.HostMounts = hostMounts([]mountinfo.Mount{
 		{ID: 1, MountPoint: "/"},
 		{ID: 2, Parent: 1, MountPoint: "/dev"},
 		{ID: 3, Parent: 2, MountPoint: "/dev/shm"},
 		{ID: 4, Parent: 1, MountPoint: "/sys"},
 		{ID: 5, Parent: 4, MountPoint: "/sys/fs/cgroup"},
-	}
+	})
 	within := map[string]string{}
 	for _, op := range mustCompute(t, in).Mounts {
 		if op.Kind == BindMount || op.Kind == MountTmpfs {

@@ -68,6 +68,11 @@ func (g *parentGuard) isolate(target *os.File, op Op, trees *hostTrees) error {
 	if id == g.rootMountID {
 		return nil
 	}
+	// The new mount may land below a bind of the host's /dev, /proc or /sys,
+	// so the binds' submounts are recorded now, before it exists.
+	if err := trees.recordSubmounts(); err != nil {
+		return err
+	}
 
 	if err := g.resolvePaths(); err != nil {
 		return err
