@@ -10,6 +10,7 @@ import (
 	"io"
 	"log"
 	"os"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -92,7 +93,10 @@ func Enter(f Flags, logger *log.Logger) error {
 	if err := unix.Chroot("."); err != nil {
 		return fmt.Errorf("chroot %s: %w", root, err)
 	}
-	if err := credentials.Apply(); err != nil {
+	// The credentials are set on this thread only, and the exec below runs
+	// on it too: it replaces every other thread.
+	runtime.LockOSThread()
+	if err := credentials.ApplyForExec(); err != nil {
 		return fmt.Errorf("set credentials: %w", err)
 	}
 	logger.Printf("exec %q", f.Command)

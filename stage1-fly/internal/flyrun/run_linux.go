@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"runtime"
 	"strconv"
 	"syscall"
 
@@ -241,7 +242,10 @@ func execApp(rootfs, workDir string, c creds.Credentials, podLock *lock.Lock, ar
 	if err := unix.Chdir(workDir); err != nil {
 		return fmt.Errorf("can't change to working directory %q: %w", workDir, err)
 	}
-	if err := c.Apply(); err != nil {
+	// The credentials are set on this thread only, and the exec below runs
+	// on it too: it replaces every other thread.
+	runtime.LockOSThread()
+	if err := c.ApplyForExec(); err != nil {
 		return fmt.Errorf("set credentials: %w", err)
 	}
 	if err := podLock.ClearCloexec(); err != nil {
