@@ -14,7 +14,6 @@
 package manifest
 
 import (
-	"encoding/json"
 	"fmt"
 )
 
@@ -138,7 +137,11 @@ func (a Annotations) Get(name string) (string, bool) {
 // "PodManifest".
 func DecodePod(data []byte) (*PodManifest, error) {
 	var pm PodManifest
-	if err := json.Unmarshal(data, &pm); err != nil {
+	d := decoder{data: data}
+	if err := d.podManifest(&pm); err != nil {
+		return nil, err
+	}
+	if err := d.end(); err != nil {
 		return nil, err
 	}
 	if pm.ACKind != PodManifestKind {
@@ -151,7 +154,11 @@ func DecodePod(data []byte) (*PodManifest, error) {
 // "ImageManifest".
 func DecodeImage(data []byte) (*ImageManifest, error) {
 	var im ImageManifest
-	if err := json.Unmarshal(data, &im); err != nil {
+	d := decoder{data: data}
+	if err := d.imageManifest(&im); err != nil {
+		return nil, err
+	}
+	if err := d.end(); err != nil {
 		return nil, err
 	}
 	if im.ACKind != ImageManifestKind {
