@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -145,6 +146,64 @@ func TestRuntimeConfigJSONKeys(t *testing.T) {
 			t.Errorf("InsecureOptions lacks key %q", key)
 		}
 	}
+}
+
+// jsonTestStrings are strings that need every kind of JSON escape.
+var jsonTestStrings = []string{
+	"", "default", "host", "a\"b\\c/d", "\b\f\n\r\t\x00\x1f\x7f", "<script>&</script>",
+	"é世😀", "\u2028\u2029", "\xff\xfe", "a\xc3", "\xed\xa0\x80",
+}
+
+func TestRuntimeConfigEncodingMatchesJSON(t *testing.T) {
+	configs := []RuntimeConfig{{}, {NetList: []string{}}}
+	// Every field set, so that a field that appendJSON misses shows up.
+	full := RuntimeConfig{}
+	value := reflect.ValueOf(&full).Elem()
+	for i := range value.NumField() {
+		switch field := value.Field(i); field.Kind() {
+		case reflect.String:
+			field.SetString(value.Type().Field(i).Name + " <&>")
+		case reflect.Bool:
+			field.SetBool(true)
+		case reflect.Slice:
+			field.Set(reflect.ValueOf([]string{"default", "net1:IP=10.1.0.2"}))
+		case reflect.Struct:
+			for j := range field.NumField() {
+				field.Field(j).SetBool(true)
+			}
+		default:
+			t.Fatalf("field %s has kind %s, which the test does not fill", value.Type().Field(i).Name, field.Kind())
+		}
+	}
+	configs = append(configs, full)
+	for _, s := range jsonTestStrings {
+		configs = append(configs, RuntimeConfig{Hostname: s, NetList: []string{s, s}})
+	}
+
+	for _, cfg := range configs {
+		want, err := json.Marshal(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.appendJSON(nil); string(got) != string(want) {
+			t.Errorf("appendJSON(%+v) =\n%s\nwant (json.Marshal)\n%s", cfg, got, want)
+		}
+	}
+}
+
+func FuzzJSONString(f *testing.F) {
+	for _, s := range jsonTestStrings {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendJSONString(nil, s); string(got) != string(want) {
+			t.Errorf("appendJSONString(%q) = %s, want %s", s, got, want)
+		}
+	})
 }
 
 func TestRuntimeConfigWriteRead(t *testing.T) {
