@@ -10,7 +10,6 @@ import (
 	"io"
 	"log"
 	"os"
-	"runtime"
 	"strconv"
 	"time"
 
@@ -93,9 +92,8 @@ func Enter(f Flags, logger *log.Logger) error {
 	if err := unix.Chroot("."); err != nil {
 		return fmt.Errorf("chroot %s: %w", root, err)
 	}
-	// The credentials are set on this thread only, and the exec below runs
-	// on it too: it replaces every other thread.
-	runtime.LockOSThread()
+	// The credentials are set on this thread only, which stays locked to
+	// the goroutine for the exec below: the exec ends every other thread.
 	if err := credentials.ApplyForExec(); err != nil {
 		return fmt.Errorf("set credentials: %w", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"runtime"
 	"strconv"
 	"syscall"
 
@@ -242,9 +241,8 @@ func execApp(rootfs, workDir string, c creds.Credentials, podLock *lock.Lock, ar
 	if err := unix.Chdir(workDir); err != nil {
 		return fmt.Errorf("can't change to working directory %q: %w", workDir, err)
 	}
-	// The credentials are set on this thread only, and the exec below runs
-	// on it too: it replaces every other thread.
-	runtime.LockOSThread()
+	// The credentials are set on this thread only, which stays locked to
+	// the goroutine for the exec below: the exec ends every other thread.
 	if err := c.ApplyForExec(); err != nil {
 		return fmt.Errorf("set credentials: %w", err)
 	}
