@@ -54,8 +54,8 @@ func isSystemBind(op Op) bool {
 
 // add records the mount of the system bind that op has just made inside
 // root. Its submounts are recorded by the next recordSubmounts.
-func (h *hostTrees) add(root string, op Op) error {
-	target, err := fsroot.OpenInRoot(root, op.Target, unix.O_PATH, 0)
+func (h *hostTrees) add(root *fsroot.Root, op Op) error {
+	target, err := root.OpenInRoot(op.Target, unix.O_PATH, 0)
 	if err != nil {
 		return fmt.Errorf("open the bind of %s: %w", op.Source, err)
 	}
@@ -139,17 +139,18 @@ func (h *hostTrees) contains(id int) (string, bool, error) {
 // Before each creation it checks the mount of the directory it creates in,
 // so nothing is created in a bind of the host's /dev, /proc or /sys, even
 // when the image changes during the run.
-func createTarget(root string, op Op, trees *hostTrees) error {
-	resolved, err := fsroot.Resolve(root, op.Target)
+func createTarget(root *fsroot.Root, op Op, trees *hostTrees) error {
+	resolved, err := root.Resolve(op.Target)
 	if err != nil {
 		return fmt.Errorf("create mount target: %w", err)
 	}
-	inRoot := "/" + strings.TrimPrefix(strings.TrimPrefix(resolved, filepath.Clean(root)), "/")
+	inRoot := "/" + strings.TrimPrefix(strings.TrimPrefix(resolved, filepath.Clean(root.Name())), "/")
 
-	dir, err := os.OpenFile(root, unix.O_PATH|unix.O_DIRECTORY, 0)
+	rootFd, err := unix.Openat(root.Fd(), ".", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("create mount target: %w", err)
+		return fmt.Errorf("create mount target: %w", &os.PathError{Op: "open", Path: root.Name(), Err: err})
 	}
+	dir := os.NewFile(uintptr(rootFd), root.Name())
 	defer func() { dir.Close() }()
 
 	names := strings.Split(strings.TrimPrefix(inRoot, "/"), "/")
