@@ -3,12 +3,12 @@
 //
 // The types mirror the appc schema (github.com/appc/spec/schema v0.8.11):
 // the same field names and JSON keys, but plain strings for names and ids.
-// Decoding checks acKind and nothing else of the appc validation, because
-// stage0 writes only manifests that the appc schema accepted: it encodes the
-// pod manifest with the schema, which validates it, it parses a
-// --pod-manifest file with the schema before it copies it, and it copies
-// each image manifest from its image store, which parses every manifest
-// with the schema at import. Linking the schema packages instead would cost
+// Decoding checks acKind and the names that become path components (see
+// checkNames), and nothing else of the appc validation. stage0 writes only
+// manifests that the appc schema accepted: it encodes the pod manifest
+// with the schema, which validates it, and it parses a --pod-manifest file
+// with the schema before it copies it. It copies each image manifest from
+// its image store, which parses every manifest with the schema at import. Linking the schema packages instead would cost
 // every stage1 start their package initialization (regular expressions,
 // semver and resource tables).
 package manifest
@@ -147,6 +147,9 @@ func DecodePod(data []byte) (*PodManifest, error) {
 	if pm.ACKind != PodManifestKind {
 		return nil, fmt.Errorf("invalid acKind %q, expected %q", pm.ACKind, PodManifestKind)
 	}
+	if err := pm.checkNames(); err != nil {
+		return nil, err
+	}
 	return &pm, nil
 }
 
@@ -164,5 +167,78 @@ func DecodeImage(data []byte) (*ImageManifest, error) {
 	if im.ACKind != ImageManifestKind {
 		return nil, fmt.Errorf("invalid acKind %q, expected %q", im.ACKind, ImageManifestKind)
 	}
+	if im.App != nil {
+		if err := im.App.checkNames(); err != nil {
+			return nil, err
+		}
+	}
 	return &im, nil
+}
+
+// checkNames rejects the names that the stage1 joins into paths, such as
+// "../etc" as an app or volume name, unless they are ACNames, as the appc
+// schema's decoder does. Like that decoder, it accepts an empty app, mount
+// or mount point name, which is what a missing key decodes to, but no
+// volume without a name.
+func (pm *PodManifest) checkNames() error {
+	for _, app := range pm.Apps {
+		if err := checkOptionalACName("app name", app.Name); err != nil {
+			return err
+		}
+		if app.App != nil {
+			if err := app.App.checkNames(); err != nil {
+				return err
+			}
+		}
+		for _, m := range app.Mounts {
+			if err := checkOptionalACName("mount volume", m.Volume); err != nil {
+				return err
+			}
+			if m.AppVolume != nil {
+				if err := checkACName("app volume name", m.AppVolume.Name); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for _, v := range pm.Volumes {
+		if err := checkACName("volume name", v.Name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *App) checkNames() error {
+	for _, mp := range a.MountPoints {
+		if err := checkOptionalACName("mount point name", mp.Name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkOptionalACName(field, name string) error {
+	if name == "" {
+		return nil
+	}
+	return checkACName(field, name)
+}
+
+// checkACName returns the appc schema's error for a name that is not an
+// ACName: one or more of a-z, 0-9 and "-", with no "-" at either end.
+func checkACName(field, name string) error {
+	if name == "" {
+		return fmt.Errorf("%s: ACName cannot be empty", field)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			return fmt.Errorf("%s %q: ACName must contain only lower case alphanumeric characters plus \"-\"", field, name)
+		}
+	}
+	if name[0] == '-' || name[len(name)-1] == '-' {
+		return fmt.Errorf("%s %q: ACName must start and end with only lower case alphanumeric characters", field, name)
+	}
+	return nil
 }

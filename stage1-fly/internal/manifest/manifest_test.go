@@ -168,3 +168,45 @@ func TestEnvironmentAndAnnotationsGet(t *testing.T) {
 		t.Error("Get(x) found a value, want none")
 	}
 }
+
+func TestDecodeRejectsPathNames(t *testing.T) {
+	pods := map[string]string{
+		"app name":         `{"acKind":"PodManifest","apps":[{"name":"../../etc","image":{"id":"sha512-00"}}]}`,
+		"volume name":      `{"acKind":"PodManifest","volumes":[{"name":"a/b","kind":"empty"}]}`,
+		"unnamed volume":   `{"acKind":"PodManifest","volumes":[{"kind":"empty"}]}`,
+		"mount volume":     `{"acKind":"PodManifest","apps":[{"name":"a","mounts":[{"volume":"..","path":"/x"}]}]}`,
+		"app volume name":  `{"acKind":"PodManifest","apps":[{"name":"a","mounts":[{"volume":"v","path":"/x","appVolume":{"name":"-v","kind":"empty"}}]}]}`,
+		"mount point name": `{"acKind":"PodManifest","apps":[{"name":"a","app":{"mountPoints":[{"name":"Data","path":"/data"}]}}]}`,
+	}
+	for name, data := range pods {
+		t.Run(name, func(t *testing.T) {
+			if _, err := DecodePod([]byte(data)); err == nil {
+				t.Errorf("DecodePod(%s) succeeded, want an ACName error", data)
+			}
+		})
+	}
+	image := `{"acKind":"ImageManifest","name":"example.com/x","app":{"mountPoints":[{"name":"a/../b","path":"/data"}]}}`
+	if _, err := DecodeImage([]byte(image)); err == nil {
+		t.Errorf("DecodeImage(%s) succeeded, want an ACName error", image)
+	}
+
+	valid := `{"acKind":"PodManifest","apps":[{"name":"web-1","app":{"mountPoints":[{"name":"data--x","path":"/data"}]},"mounts":[{"volume":"v0","path":"/x"}]}],"volumes":[{"name":"v0","kind":"empty"}]}`
+	if _, err := DecodePod([]byte(valid)); err != nil {
+		t.Errorf("DecodePod of valid names: %v", err)
+	}
+}
+
+// The names that checkACName accepts are those that the appc schema
+// accepts.
+func TestCheckACNameMatchesAppc(t *testing.T) {
+	for _, name := range []string{"a", "web-1", "a--b", "0", "-a", "a-", "A", "a_b", "a/b", "..", "é", "a b", ""} {
+		_, appcErr := types.NewACName(name)
+		err := checkACName("name", name)
+		if (err == nil) != (appcErr == nil) {
+			t.Errorf("checkACName(%q) = %v, appc NewACName error %v", name, err, appcErr)
+		}
+		if appcErr != nil && err != nil && !strings.HasSuffix(err.Error(), appcErr.Error()) {
+			t.Errorf("checkACName(%q) = %q, want it to end with the appc message %q", name, err, appcErr)
+		}
+	}
+}
