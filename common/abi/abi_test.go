@@ -4,93 +4,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 
-	"github.com/appc/spec/schema"
-	"github.com/appc/spec/schema/types"
-
 	"github.com/rktfly/rkt/common/poddir"
 )
-
-func manifestWith(t *testing.T, annotations map[string]string) *schema.ImageManifest {
-	t.Helper()
-	im := schema.BlankImageManifest()
-	im.Name = types.ACIdentifier(Stage1FlyName)
-	for name, value := range annotations {
-		im.Annotations.Set(types.ACIdentifier(name), value)
-	}
-	return im
-}
-
-func TestInterfaceVersionAnnotation(t *testing.T) {
-	tests := []struct {
-		name        string
-		annotations map[string]string
-		want        int
-		wantErr     bool
-	}{
-		{name: "absent means 1", annotations: nil, want: 1},
-		{name: "fly declares 5", annotations: map[string]string{AnnotationInterfaceVersion: "5"}, want: 5},
-		{name: "version 6", annotations: map[string]string{AnnotationInterfaceVersion: "6"}, want: 6},
-		{name: "not a number", annotations: map[string]string{AnnotationInterfaceVersion: "five"}, wantErr: true},
-		{name: "empty value", annotations: map[string]string{AnnotationInterfaceVersion: ""}, wantErr: true},
-		{name: "decimal fraction", annotations: map[string]string{AnnotationInterfaceVersion: "4.5"}, wantErr: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := InterfaceVersion(manifestWith(t, tt.annotations))
-			if tt.wantErr {
-				if err == nil {
-					t.Errorf("InterfaceVersion = %d, want error", got)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("InterfaceVersion: %v", err)
-			}
-			if got != tt.want {
-				t.Errorf("InterfaceVersion = %d, want %d", got, tt.want)
-			}
-		})
-	}
-}
-
-func TestInterfaceVersionNilManifest(t *testing.T) {
-	if _, err := InterfaceVersion(nil); err == nil {
-		t.Error("InterfaceVersion(nil) succeeded, want error")
-	}
-}
-
-func TestEntrypointAndMutableSupport(t *testing.T) {
-	fly := manifestWith(t, map[string]string{
-		AnnotationRun:   "/run",
-		AnnotationEnter: "/enter",
-		AnnotationGC:    "/gc",
-		AnnotationStop:  "/stop",
-	})
-	if got, ok := Entrypoint(fly, AnnotationRun); !ok || got != "/run" {
-		t.Errorf("Entrypoint(run) = (%q, %v), want (\"/run\", true)", got, ok)
-	}
-	if got, ok := Entrypoint(fly, AnnotationAttach); ok {
-		t.Errorf("Entrypoint(attach) = (%q, true), want absent", got)
-	}
-	if SupportsMutable(fly) {
-		t.Error("SupportsMutable(fly) = true, want false")
-	}
-
-	twoOfThree := manifestWith(t, map[string]string{AnnotationAppRm: "/rm", AnnotationAppStart: "/start"})
-	if SupportsMutable(twoOfThree) {
-		t.Error("SupportsMutable without app/stop = true, want false")
-	}
-
-	all := manifestWith(t, map[string]string{
-		AnnotationAppRm: "/rm", AnnotationAppStart: "/start", AnnotationAppStop: "/stop",
-	})
-	if !SupportsMutable(all) {
-		t.Error("SupportsMutable with app/rm, app/start and app/stop = false, want true")
-	}
-}
 
 func TestPodStateTable(t *testing.T) {
 	tests := []struct {
@@ -227,6 +146,64 @@ func TestRuntimeConfigJSONKeys(t *testing.T) {
 			t.Errorf("InsecureOptions lacks key %q", key)
 		}
 	}
+}
+
+// jsonTestStrings are strings that need every kind of JSON escape.
+var jsonTestStrings = []string{
+	"", "default", "host", "a\"b\\c/d", "\b\f\n\r\t\x00\x1f\x7f", "<script>&</script>",
+	"é世😀", "\u2028\u2029", "\xff\xfe", "a\xc3", "\xed\xa0\x80",
+}
+
+func TestRuntimeConfigEncodingMatchesJSON(t *testing.T) {
+	configs := []RuntimeConfig{{}, {NetList: []string{}}}
+	// Every field set, so that a field that appendJSON misses shows up.
+	full := RuntimeConfig{}
+	value := reflect.ValueOf(&full).Elem()
+	for i := range value.NumField() {
+		switch field := value.Field(i); field.Kind() {
+		case reflect.String:
+			field.SetString(value.Type().Field(i).Name + " <&>")
+		case reflect.Bool:
+			field.SetBool(true)
+		case reflect.Slice:
+			field.Set(reflect.ValueOf([]string{"default", "net1:IP=10.1.0.2"}))
+		case reflect.Struct:
+			for j := range field.NumField() {
+				field.Field(j).SetBool(true)
+			}
+		default:
+			t.Fatalf("field %s has kind %s, which the test does not fill", value.Type().Field(i).Name, field.Kind())
+		}
+	}
+	configs = append(configs, full)
+	for _, s := range jsonTestStrings {
+		configs = append(configs, RuntimeConfig{Hostname: s, NetList: []string{s, s}})
+	}
+
+	for _, cfg := range configs {
+		want, err := json.Marshal(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.appendJSON(nil); string(got) != string(want) {
+			t.Errorf("appendJSON(%+v) =\n%s\nwant (json.Marshal)\n%s", cfg, got, want)
+		}
+	}
+}
+
+func FuzzJSONString(f *testing.F) {
+	for _, s := range jsonTestStrings {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendJSONString(nil, s); string(got) != string(want) {
+			t.Errorf("appendJSONString(%q) = %s, want %s", s, got, want)
+		}
+	})
 }
 
 func TestRuntimeConfigWriteRead(t *testing.T) {

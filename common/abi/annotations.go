@@ -1,13 +1,5 @@
 package abi
 
-import (
-	"errors"
-	"fmt"
-	"strconv"
-
-	"github.com/appc/spec/schema"
-)
-
 // Stage1 image manifest annotations that name the entrypoints.
 // Each value is an absolute path inside the stage1 rootfs.
 const (
@@ -45,47 +37,3 @@ const (
 	MinVersionGCLocalConfig   = 5 // gc --local-config DIR, as two argv words
 	MinVersionIPC             = 6 // run --ipc=
 )
-
-// InterfaceVersion returns the stage1 interface version that im declares in
-// its interface-version annotation, or DefaultInterfaceVersion when the
-// annotation is absent. A value that is not a decimal integer is an error.
-func InterfaceVersion(im *schema.ImageManifest) (int, error) {
-	if im == nil {
-		return 0, errors.New("read stage1 interface version: no image manifest")
-	}
-	value, ok := im.Annotations.Get(AnnotationInterfaceVersion)
-	if !ok {
-		return DefaultInterfaceVersion, nil
-	}
-	version, err := strconv.Atoi(value)
-	if err != nil {
-		return 0, fmt.Errorf("parse annotation %s value %q of image %q: %w",
-			AnnotationInterfaceVersion, value, im.Name, err)
-	}
-	return version, nil
-}
-
-// Entrypoint returns the value of the entrypoint annotation name in im and
-// whether it is present and non-empty.
-func Entrypoint(im *schema.ImageManifest, name string) (string, bool) {
-	if im == nil {
-		return "", false
-	}
-	value, ok := im.Annotations.Get(name)
-	if !ok || value == "" {
-		return "", false
-	}
-	return value, true
-}
-
-// SupportsMutable reports whether im declares all three of the app/rm,
-// app/start and app/stop entrypoints, which rkt requires of a stage1 for
-// mutable pods.
-func SupportsMutable(im *schema.ImageManifest) bool {
-	for _, name := range []string{AnnotationAppRm, AnnotationAppStart, AnnotationAppStop} {
-		if _, ok := Entrypoint(im, name); !ok {
-			return false
-		}
-	}
-	return true
-}

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/rktfly/rkt/common/sysfile"
 )
 
 // Var is one environment variable.
@@ -56,7 +58,7 @@ func Write(path string, vars []Var) error {
 		buf.WriteString(v.String())
 		buf.WriteByte('\n')
 	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+	if err := sysfile.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("write env file: %w", err)
 	}
 	return nil

@@ -33,6 +33,72 @@ func openRoot(root string) (int, error) {
 	return fd, nil
 }
 
+// Root is an open root directory. Its methods resolve paths inside it as
+// the functions of the same names do with a root path, without opening the
+// root again for every call. Root keeps the directory that the path named
+// when OpenRoot ran. A mount made later on that directory covers it for
+// lookups by path, but not for Root: open the path again to resolve inside
+// such a mount.
+type Root struct {
+	fd   int
+	path string
+}
+
+// OpenRoot opens the directory path as a Root. It fails as os.Open would,
+// with a *os.PathError whose Op is "open".
+func OpenRoot(path string) (*Root, error) {
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return &Root{fd: fd, path: path}, nil
+}
+
+// openRootPath opens root for the package functions, whose errors name the
+// failed open "open root".
+func openRootPath(root string) (*Root, error) {
+	fd, err := openRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	return &Root{fd: fd, path: root}, nil
+}
+
+// Close closes the root directory.
+func (r *Root) Close() error {
+	return unix.Close(r.fd)
+}
+
+// Name returns the path that OpenRoot opened.
+func (r *Root) Name() string {
+	return r.path
+}
+
+// Fd returns the O_PATH file descriptor of the root directory.
+func (r *Root) Fd() int {
+	return r.fd
+}
+
+// Resolve is the package function Resolve with the root r.
+func (r *Root) Resolve(p string) (string, error) {
+	result, err := walk(r.fd, p, walkOptions{lexicalMissing: true})
+	if err != nil {
+		return "", &os.PathError{Op: "resolve in root " + r.path, Path: p, Err: err}
+	}
+	unix.Close(result.fd)
+	names := append(result.names, result.missing...)
+	return hostPath(r.path, joinInRoot(names)), nil
+}
+
+// OpenInRoot is the package function OpenInRoot with the root r.
+func (r *Root) OpenInRoot(p string, flags int, mode uint32) (*os.File, error) {
+	fd, err := openInRootFd(r.fd, p, flags, mode)
+	if err != nil {
+		return nil, &os.PathError{Op: "open in root " + r.path, Path: p, Err: err}
+	}
+	return os.NewFile(uintptr(fd), hostPath(r.path, p)), nil
+}
+
 // Resolve returns the host path that p names inside root: root joined with
 // p after every symlink in p has been resolved inside root. Components that
 // do not exist are kept as written, with "..", as readlink -m does, so the
@@ -42,19 +108,12 @@ func openRoot(root string) (int, error) {
 // what it points at before it is used. To act on the file, use OpenInRoot,
 // MkdirAll or CreateFile, which resolve and open in one step.
 func Resolve(root, p string) (string, error) {
-	rootFd, err := openRoot(root)
+	r, err := openRootPath(root)
 	if err != nil {
 		return "", err
 	}
-	defer unix.Close(rootFd)
-
-	result, err := walk(rootFd, p, walkOptions{lexicalMissing: true})
-	if err != nil {
-		return "", &os.PathError{Op: "resolve in root " + root, Path: p, Err: err}
-	}
-	unix.Close(result.fd)
-	names := append(result.names, result.missing...)
-	return hostPath(root, joinInRoot(names)), nil
+	defer r.Close()
+	return r.Resolve(p)
 }
 
 // OpenInRoot opens p inside root with the open(2) flags and mode given
@@ -64,17 +123,12 @@ func Resolve(root, p string) (string, error) {
 // last component only: its parent must exist. The file's Name is the host
 // path root joined with p, as written.
 func OpenInRoot(root, p string, flags int, mode uint32) (*os.File, error) {
-	rootFd, err := openRoot(root)
+	r, err := openRootPath(root)
 	if err != nil {
 		return nil, err
 	}
-	defer unix.Close(rootFd)
-
-	fd, err := openInRootFd(rootFd, p, flags, mode)
-	if err != nil {
-		return nil, &os.PathError{Op: "open in root " + root, Path: p, Err: err}
-	}
-	return os.NewFile(uintptr(fd), hostPath(root, p)), nil
+	defer r.Close()
+	return r.OpenInRoot(p, flags, mode)
 }
 
 func openInRootFd(rootFd int, p string, flags int, mode uint32) (int, error) {

@@ -29,17 +29,22 @@ const maxCreateAttempts = 8
 // dangling symlink, is created with O_CREAT|O_EXCL|O_NOFOLLOW and mode.
 // A directory fails with EISDIR and any other type with ErrNotRegular.
 func OpenRegularInRoot(root, p string, flags int, mode uint32) (*os.File, error) {
-	rootFd, err := openRoot(root)
+	r, err := openRootPath(root)
 	if err != nil {
 		return nil, err
 	}
-	defer unix.Close(rootFd)
+	defer r.Close()
+	return r.OpenRegularInRoot(p, flags, mode)
+}
 
-	fd, err := openRegularFd(rootFd, p, flags, mode)
+// OpenRegularInRoot is the package function OpenRegularInRoot with the root
+// r.
+func (r *Root) OpenRegularInRoot(p string, flags int, mode uint32) (*os.File, error) {
+	fd, err := openRegularFd(r.fd, p, flags, mode)
 	if err != nil {
-		return nil, &os.PathError{Op: "open in root " + root, Path: p, Err: err}
+		return nil, &os.PathError{Op: "open in root " + r.path, Path: p, Err: err}
 	}
-	return os.NewFile(uintptr(fd), hostPath(root, p)), nil
+	return os.NewFile(uintptr(fd), hostPath(r.path, p)), nil
 }
 
 func openRegularFd(rootFd int, p string, flags int, mode uint32) (int, error) {

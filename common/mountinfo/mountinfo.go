@@ -2,13 +2,15 @@ package mountinfo
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/rktfly/rkt/common/sysfile"
 )
 
 // Mount is one line of a mountinfo file. Field names follow proc(5).
@@ -58,12 +60,11 @@ func (m Mount) hasOptional(prefix string) bool {
 
 // ReadSelf parses /proc/self/mountinfo.
 func ReadSelf() ([]Mount, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	data, err := sysfile.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	mounts, err := Parse(f)
+	mounts, err := Parse(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("parse /proc/self/mountinfo: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 )
 
@@ -22,6 +23,23 @@ func TestWritePidFormatAndMode(t *testing.T) {
 		t.Errorf("content = %q, want %q", data, "4242\n")
 	}
 
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode := info.Mode().Perm(); mode != 0o644 {
+		t.Errorf("mode = %o, want 644", mode)
+	}
+}
+
+func TestWritePidModeUnderStrictUmask(t *testing.T) {
+	old := syscall.Umask(0o077)
+	defer syscall.Umask(old)
+
+	path := filepath.Join(t.TempDir(), PidFile)
+	if err := WritePid(path, 4242); err != nil {
+		t.Fatalf("WritePid: %v", err)
+	}
 	info, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rktfly/rkt/common/abi"
+	"github.com/rktfly/rkt/common/abi/stage1image"
 	"github.com/rktfly/rkt/common/mountinfo"
 	"github.com/rktfly/rkt/common/poddir"
 )
@@ -161,11 +162,11 @@ func execGC(p Pod, stderr io.Writer, logger *log.Logger) error {
 	if err != nil {
 		return err
 	}
-	entrypoint, ok := abi.Entrypoint(manifest, abi.AnnotationGC)
+	entrypoint, ok := stage1image.Entrypoint(manifest, abi.AnnotationGC)
 	if !ok {
 		return fmt.Errorf("stage1 image %q has no %s annotation", manifest.Name, abi.AnnotationGC)
 	}
-	version, err := abi.InterfaceVersion(manifest)
+	version, err := stage1image.InterfaceVersion(manifest)
 	if err != nil {
 		return err
 	}

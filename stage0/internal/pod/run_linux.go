@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rktfly/rkt/common/abi"
+	"github.com/rktfly/rkt/common/abi/stage1image"
 	"github.com/rktfly/rkt/common/poddir"
 )
 
@@ -60,11 +61,11 @@ func (p *Pod) run(cfg RunConfig) error {
 			return fmt.Errorf("read stage1 manifest of pod %s: %w", p.UUID, err)
 		}
 	}
-	entry, ok := abi.Entrypoint(s1m, abi.AnnotationRun)
+	entry, ok := stage1image.Entrypoint(s1m, abi.AnnotationRun)
 	if !ok {
 		return fmt.Errorf("stage1 image %q has no %s annotation", s1m.Name, abi.AnnotationRun)
 	}
-	version, err := abi.InterfaceVersion(s1m)
+	version, err := stage1image.InterfaceVersion(s1m)
 	if err != nil {
 		return err
 	}

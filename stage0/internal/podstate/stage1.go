@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rktfly/rkt/common/abi"
+	"github.com/rktfly/rkt/common/abi/stage1image"
 	"github.com/rktfly/rkt/common/poddir"
 )
 
@@ -43,7 +44,7 @@ func (p *Pod) stage1Entrypoint(annotation string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	entrypoint, ok := abi.Entrypoint(manifest, annotation)
+	entrypoint, ok := stage1image.Entrypoint(manifest, annotation)
 	if !ok {
 		return "", fmt.Errorf("%q %w", annotation, ErrNotImplemented)
 	}

@@ -4,7 +4,6 @@
 package flyenter
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,13 +13,13 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/appc/spec/schema"
 	"github.com/appc/spec/schema/types"
 	"golang.org/x/sys/unix"
 
 	"github.com/rktfly/rkt/common/envfile"
 	"github.com/rktfly/rkt/common/poddir"
 	"github.com/rktfly/rkt/stage1-fly/internal/creds"
+	"github.com/rktfly/rkt/stage1-fly/internal/manifest"
 )
 
 // Flags are the words of the enter argv:
@@ -93,7 +92,9 @@ func Enter(f Flags, logger *log.Logger) error {
 	if err := unix.Chroot("."); err != nil {
 		return fmt.Errorf("chroot %s: %w", root, err)
 	}
-	if err := credentials.Apply(); err != nil {
+	// The credentials are set on this thread only, which stays locked to
+	// the goroutine for the exec below: the exec ends every other thread.
+	if err := credentials.ApplyForExec(); err != nil {
 		return fmt.Errorf("set credentials: %w", err)
 	}
 	logger.Printf("exec %q", f.Command)
@@ -107,33 +108,33 @@ func Enter(f Flags, logger *log.Logger) error {
 // loadApp reads the pod manifest in the working directory and returns its
 // one app, with the App section taken from the image manifest when the pod
 // manifest has none.
-func loadApp() (schema.RuntimeApp, *schema.ImageManifest, error) {
+func loadApp() (manifest.RuntimeApp, *manifest.ImageManifest, error) {
 	data, err := os.ReadFile(poddir.PodManifestPath("."))
 	if err != nil {
-		return schema.RuntimeApp{}, nil, fmt.Errorf("load pod manifest: %w", err)
+		return manifest.RuntimeApp{}, nil, fmt.Errorf("load pod manifest: %w", err)
 	}
-	var manifest schema.PodManifest
-	if err := json.Unmarshal(data, &manifest); err != nil {
-		return schema.RuntimeApp{}, nil, fmt.Errorf("parse pod manifest: %w", err)
+	podManifest, err := manifest.DecodePod(data)
+	if err != nil {
+		return manifest.RuntimeApp{}, nil, fmt.Errorf("parse pod manifest: %w", err)
 	}
-	if len(manifest.Apps) != 1 {
-		return schema.RuntimeApp{}, nil, errors.New("fly only supports 1 application per Pod for now")
+	if len(podManifest.Apps) != 1 {
+		return manifest.RuntimeApp{}, nil, errors.New("fly only supports 1 application per Pod for now")
 	}
-	app := manifest.Apps[0]
+	app := podManifest.Apps[0]
 
-	var image *schema.ImageManifest
-	imageData, err := os.ReadFile(poddir.AppImageManifestPath(".", app.Name.String()))
+	var image *manifest.ImageManifest
+	imageData, err := os.ReadFile(poddir.AppImageManifestPath(".", app.Name))
 	if err == nil {
-		image = &schema.ImageManifest{}
-		if err := json.Unmarshal(imageData, image); err != nil {
-			return schema.RuntimeApp{}, nil, fmt.Errorf("parse image manifest of app %q: %w", app.Name, err)
+		image, err = manifest.DecodeImage(imageData)
+		if err != nil {
+			return manifest.RuntimeApp{}, nil, fmt.Errorf("parse image manifest of app %q: %w", app.Name, err)
 		}
 	}
 	if app.App == nil && image != nil {
 		app.App = image.App
 	}
 	if app.App == nil {
-		return schema.RuntimeApp{}, nil, fmt.Errorf("app %q has no app section", app.Name)
+		return manifest.RuntimeApp{}, nil, fmt.Errorf("app %q has no app section", app.Name)
 	}
 	return app, image, nil
 }

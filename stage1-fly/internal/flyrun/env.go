@@ -1,9 +1,8 @@
 package flyrun
 
 import (
-	"github.com/appc/spec/schema/types"
-
 	"github.com/rktfly/rkt/common/envfile"
+	"github.com/rktfly/rkt/stage1-fly/internal/manifest"
 )
 
 // defaultEnv are the variables fly adds when the app's environment lacks
@@ -18,7 +17,7 @@ var defaultEnv = []envfile.Var{
 
 // appEnv returns the app's environment: the defaults it lacks, then its
 // own variables in manifest order. rkt's own environment is not inherited.
-func appEnv(env types.Environment) []envfile.Var {
+func appEnv(env manifest.Environment) []envfile.Var {
 	var vars []envfile.Var
 	for _, v := range defaultEnv {
 		if _, ok := env.Get(v.Name); !ok {

@@ -1,11 +1,12 @@
 package flyrun
 
 import (
+	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-
-	"github.com/appc/spec/schema/types"
+	"strings"
 
 	"github.com/rktfly/rkt/common/abi"
 )
@@ -32,7 +33,7 @@ type Flags struct {
 	DisableSeccomp      bool
 	// UUID is the pod UUID, the first positional argument. The pod is
 	// found by the working directory, not by it.
-	UUID *types.UUID
+	UUID [16]byte
 }
 
 // ParseFlags parses args (without argv[0]) with the rules of Go's flag
@@ -71,7 +72,7 @@ func ParseFlags(args []string, stdout io.Writer) (Flags, error) {
 		f.DNS = mode
 	}
 
-	uuid, err := types.NewUUID(set.Arg(0))
+	uuid, err := parseUUID(set.Arg(0))
 	if err != nil {
 		return Flags{}, fmt.Errorf("UUID is missing or malformed: %q: %w", set.Arg(0), err)
 	}
@@ -84,6 +85,21 @@ func ParseFlags(args []string, stdout io.Writer) (Flags, error) {
 		fmt.Fprintln(stdout, "Warning: -hostname not supported; ignoring")
 	}
 	return f, nil
+}
+
+// parseUUID parses a UUID with or without hyphens, such as
+// "6733c088-a507-4694-aabf-edbe4fc5266f", with the rules and messages of
+// the appc schema's NewUUID.
+func parseUUID(s string) ([16]byte, error) {
+	var uuid [16]byte
+	digits := strings.ReplaceAll(s, "-", "")
+	if len(digits) != 32 {
+		return uuid, errors.New("bad UUID length != 32")
+	}
+	if _, err := hex.Decode(uuid[:], []byte(digits)); err != nil {
+		return uuid, err
+	}
+	return uuid, nil
 }
 
 // LogIgnored writes a debug line for every flag that was given and that

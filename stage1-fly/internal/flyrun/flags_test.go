@@ -51,6 +51,20 @@ func TestParseFlagsForms(t *testing.T) {
 	}
 }
 
+func TestParseFlagsUUID(t *testing.T) {
+	want := [16]byte{0x6c, 0x2f, 0x4d, 0x4a, 0x7d, 0x36, 0x4a, 0x1b, 0x9b, 0x45, 0x5d, 0x3b, 0x0a, 0x5e, 0x7c, 0x11}
+	for _, arg := range []string{uuid, strings.ReplaceAll(uuid, "-", ""), strings.ToUpper(uuid)} {
+		f, err := ParseFlags([]string{arg}, &bytes.Buffer{})
+		if err != nil {
+			t.Errorf("ParseFlags(%q): %v", arg, err)
+			continue
+		}
+		if f.UUID != want {
+			t.Errorf("ParseFlags(%q).UUID = %x, want %x", arg, f.UUID, want)
+		}
+	}
+}
+
 func TestParseFlagsErrors(t *testing.T) {
 	cases := []struct {
 		name, want string
@@ -58,6 +72,7 @@ func TestParseFlagsErrors(t *testing.T) {
 	}{
 		{name: "missing uuid", args: []string{"--net=default"}, want: "UUID is missing or malformed"},
 		{name: "malformed uuid", args: []string{"xyz"}, want: "UUID is missing or malformed"},
+		{name: "uuid with non-hex digit", args: []string{"6c2f4d4a-7d36-4a1b-9b45-5d3b0a5e7c1g"}, want: "invalid byte"},
 		{name: "unknown flag", args: []string{"--bogus", uuid}, want: "flag provided but not defined"},
 		{name: "bad dns mode", args: []string{"--dns-conf-mode=resolv=x", uuid}, want: "resolv mode"},
 	}

@@ -1,7 +1,6 @@
 package flyrun
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
@@ -9,7 +8,6 @@ import (
 	"strconv"
 	"syscall"
 
-	"github.com/appc/spec/schema"
 	"golang.org/x/sys/unix"
 
 	"github.com/rktfly/rkt/common/abi"
@@ -17,51 +15,53 @@ import (
 	"github.com/rktfly/rkt/common/lock"
 	"github.com/rktfly/rkt/common/mountinfo"
 	"github.com/rktfly/rkt/common/poddir"
+	"github.com/rktfly/rkt/common/sysfile"
 	"github.com/rktfly/rkt/stage1-fly/internal/creds"
+	"github.com/rktfly/rkt/stage1-fly/internal/manifest"
 	"github.com/rktfly/rkt/stage1-fly/internal/mountplan"
 )
 
 // Pod is the loaded pod: its manifest and the one app fly runs.
 type Pod struct {
 	Dir      string
-	Manifest *schema.PodManifest
+	Manifest *manifest.PodManifest
 	// App is the pod's first app, with its App section taken from the
 	// image manifest when the pod manifest has none.
-	App           schema.RuntimeApp
-	ImageManifest *schema.ImageManifest
+	App           manifest.RuntimeApp
+	ImageManifest *manifest.ImageManifest
 }
 
 // LoadPod reads the pod manifest of the pod directory dir and the image
 // manifest of each app ($A/manifest), and checks that the pod has exactly
 // one app.
 func LoadPod(dir string) (*Pod, error) {
-	data, err := os.ReadFile(poddir.PodManifestPath(dir))
+	data, err := sysfile.ReadFile(poddir.PodManifestPath(dir))
 	if err != nil {
 		return nil, fmt.Errorf("load pod manifest: %w", err)
 	}
-	var manifest schema.PodManifest
-	if err := json.Unmarshal(data, &manifest); err != nil {
+	podManifest, err := manifest.DecodePod(data)
+	if err != nil {
 		return nil, fmt.Errorf("parse pod manifest %s: %w", poddir.PodManifestPath(dir), err)
 	}
 	seen := map[string]bool{}
-	for _, v := range manifest.Volumes {
-		if seen[v.Name.String()] {
+	for _, v := range podManifest.Volumes {
+		if seen[v.Name] {
 			return nil, fmt.Errorf("pod manifest: duplicate volume name %q", v.Name)
 		}
-		seen[v.Name.String()] = true
+		seen[v.Name] = true
 	}
 
-	pod := &Pod{Dir: dir, Manifest: &manifest}
-	images := make([]*schema.ImageManifest, len(manifest.Apps))
-	for i, app := range manifest.Apps {
-		if images[i], err = loadImageManifest(dir, app.Name.String()); err != nil {
+	pod := &Pod{Dir: dir, Manifest: podManifest}
+	images := make([]*manifest.ImageManifest, len(podManifest.Apps))
+	for i, app := range podManifest.Apps {
+		if images[i], err = loadImageManifest(dir, app.Name); err != nil {
 			return nil, err
 		}
 	}
-	if len(manifest.Apps) != 1 {
+	if len(podManifest.Apps) != 1 {
 		return pod, errOneApp
 	}
-	pod.App = manifest.Apps[0]
+	pod.App = podManifest.Apps[0]
 	pod.ImageManifest = images[0]
 	if pod.App.App == nil {
 		pod.App.App = pod.ImageManifest.App
@@ -74,17 +74,17 @@ func LoadPod(dir string) (*Pod, error) {
 
 var errOneApp = errors.New("fly only supports 1 application per Pod for now")
 
-func loadImageManifest(dir, app string) (*schema.ImageManifest, error) {
+func loadImageManifest(dir, app string) (*manifest.ImageManifest, error) {
 	path := poddir.AppImageManifestPath(dir, app)
-	data, err := os.ReadFile(path)
+	data, err := sysfile.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load image manifest of app %q: %w", app, err)
 	}
-	var im schema.ImageManifest
-	if err := json.Unmarshal(data, &im); err != nil {
+	im, err := manifest.DecodeImage(data)
+	if err != nil {
 		return nil, fmt.Errorf("parse image manifest %s: %w", path, err)
 	}
-	return &im, nil
+	return im, nil
 }
 
 // Run runs the pod in the working directory and, on success, does not
@@ -121,7 +121,7 @@ func Run(flags Flags, logger *log.Logger) error {
 	if workDir == "" {
 		workDir = "/"
 	}
-	rootfs := poddir.AppRootfsPath(podDir, pod.App.Name.String())
+	rootfs := poddir.AppRootfsPath(podDir, pod.App.Name)
 
 	if err := setUpMounts(pod, rootfs, flags, logger); err != nil {
 		return err
@@ -141,7 +141,7 @@ func Run(flags Flags, logger *log.Logger) error {
 		return fmt.Errorf("failed to lookup process credentials: %w", err)
 	}
 	env := appEnv(app.Environment)
-	if err := writeEnvFile(podDir, pod.App.Name.String(), env); err != nil {
+	if err := writeEnvFile(podDir, pod.App.Name, env); err != nil {
 		return err
 	}
 	pathEnv, hasPath := app.Environment.Get("PATH")
@@ -156,9 +156,9 @@ func Run(flags Flags, logger *log.Logger) error {
 
 func imageName(pod *Pod) string {
 	if pod.ImageManifest != nil {
-		return pod.ImageManifest.Name.String()
+		return pod.ImageManifest.Name
 	}
-	return pod.App.Image.ID.String()
+	return pod.App.Image.ID
 }
 
 func writeRuntimeConfig(podDir string, flags Flags) error {
@@ -185,21 +185,27 @@ func lockFromEnv(podDir string) (*lock.Lock, error) {
 }
 
 func setUpMounts(pod *Pod, rootfs string, flags Flags, logger *log.Logger) error {
-	// The host's mount table is read before the first mount, as in rkt: the
-	// mounts made below would otherwise show up as volume submounts.
-	hostMounts, err := mountinfo.ReadSelf()
-	if err != nil {
-		return err
+	// Compute reads the host's mount table, when the plan needs it, before
+	// the first mount, as rkt does: the mounts made below would otherwise
+	// show up as volume submounts. A failed read is returned as it is.
+	var readErr error
+	readHostMounts := func() ([]mountinfo.Mount, error) {
+		mounts, err := mountinfo.ReadSelf()
+		readErr = err
+		return mounts, err
 	}
 	plan, err := mountplan.Compute(mountplan.Input{
 		PodDir:        pod.Dir,
 		App:           pod.App,
 		ImageManifest: pod.ImageManifest,
 		Volumes:       resolveHostVolumes(pod.Manifest.Volumes),
-		HostMounts:    hostMounts,
+		HostMounts:    readHostMounts,
 		DNS:           flags.DNS,
 		Log:           logger,
 	})
+	if readErr != nil {
+		return readErr
+	}
 	if err != nil {
 		return fmt.Errorf("plan mounts for app %q: %w", pod.App.Name, err)
 	}
@@ -215,8 +221,12 @@ func setUpMounts(pod *Pod, rootfs string, flags Flags, logger *log.Logger) error
 }
 
 func writeEnvFile(podDir, app string, env []envfile.Var) error {
-	if err := os.MkdirAll(poddir.EnvDir(podDir), 0o755); err != nil {
-		return fmt.Errorf("write env file: %w", err)
+	// The stage1 image has $S1/rkt, so one mkdir(2) normally does. MkdirAll
+	// handles the rest: a missing parent, or an existing env directory.
+	if err := os.Mkdir(poddir.EnvDir(podDir), 0o755); err != nil {
+		if err := os.MkdirAll(poddir.EnvDir(podDir), 0o755); err != nil {
+			return fmt.Errorf("write env file: %w", err)
+		}
 	}
 	return envfile.Write(poddir.EnvFilePath(podDir, app), env)
 }
@@ -231,7 +241,9 @@ func execApp(rootfs, workDir string, c creds.Credentials, podLock *lock.Lock, ar
 	if err := unix.Chdir(workDir); err != nil {
 		return fmt.Errorf("can't change to working directory %q: %w", workDir, err)
 	}
-	if err := c.Apply(); err != nil {
+	// The credentials are set on this thread only, which stays locked to
+	// the goroutine for the exec below: the exec ends every other thread.
+	if err := c.ApplyForExec(); err != nil {
 		return fmt.Errorf("set credentials: %w", err)
 	}
 	if err := podLock.ClearCloexec(); err != nil {

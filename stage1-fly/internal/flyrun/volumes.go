@@ -3,7 +3,7 @@ package flyrun
 import (
 	"path/filepath"
 
-	"github.com/appc/spec/schema/types"
+	"github.com/rktfly/rkt/stage1-fly/internal/manifest"
 )
 
 // resolveHostVolumes returns a copy of volumes in which the source of each
@@ -13,8 +13,8 @@ import (
 // /run/x, which a read-only recursive volume must remount read-only too. A
 // source that cannot be resolved, such as a missing one, is kept as given,
 // so that applying the plan reports it.
-func resolveHostVolumes(volumes []types.Volume) []types.Volume {
-	resolved := make([]types.Volume, len(volumes))
+func resolveHostVolumes(volumes []manifest.Volume) []manifest.Volume {
+	resolved := make([]manifest.Volume, len(volumes))
 	copy(resolved, volumes)
 	for i, v := range resolved {
 		if v.Kind != "host" || !filepath.IsAbs(v.Source) {

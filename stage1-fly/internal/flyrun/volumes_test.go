@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/appc/spec/schema/types"
+	"github.com/rktfly/rkt/stage1-fly/internal/manifest"
 )
 
 func TestResolveHostVolumes(t *testing.T) {
@@ -27,7 +27,7 @@ func TestResolveHostVolumes(t *testing.T) {
 
 	linked := filepath.Join(base, "var", "run", "x")
 	missing := filepath.Join(base, "var", "run", "missing")
-	volumes := []types.Volume{
+	volumes := []manifest.Volume{
 		{Name: "linked", Kind: "host", Source: linked},
 		{Name: "missing", Kind: "host", Source: missing},
 		{Name: "scratch", Kind: "empty", Source: linked},

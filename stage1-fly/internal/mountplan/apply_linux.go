@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -44,30 +45,86 @@ func Apply(root string, plan Plan, logger *log.Logger) error {
 	if len(plan.Mounts) == 0 {
 		return nil
 	}
-	guard, err := newParentGuard(root, plan.PodDir, logger)
+	rootfs, err := openAppRoot(root)
+	if err != nil {
+		return fmt.Errorf("open rootfs: %w", err)
+	}
+	defer rootfs.Close()
+	guard, err := newParentGuard(rootfs, plan.PodDir, logger)
 	if err != nil {
 		return err
 	}
 	trees := newHostTrees(guard.rootMountID)
-	lastBind := lastSystemBind(plan.Mounts)
-	for i, op := range plan.Mounts {
+	for _, op := range plan.Mounts {
 		logger.Printf("apply: %s", op)
-		if err := applyOp(root, op, guard, trees); err != nil {
+		coveredRoot, err := applyOp(rootfs, op, guard, trees)
+		if err != nil {
 			return err
 		}
-		if isSystemBind(op) {
-			if err := trees.add(root, op); err != nil {
-				return err
+		if coveredRoot {
+			if err := rootfs.reopen(); err != nil {
+				return fmt.Errorf("open rootfs after %s: %w", op, err)
 			}
 		}
-		// One read of mountinfo finds the submounts of all three binds.
-		if i == lastBind {
-			if err := trees.recordSubmounts(); err != nil {
+		if isSystemBind(op) {
+			if err := trees.add(rootfs.Root, op); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// appRoot is the app rootfs, held open while Apply mounts in it, so that
+// each operation resolves its target without opening the rootfs path
+// again. A mount on the rootfs directory itself, such as a volume at "/",
+// covers the open directory for later lookups by path, so Apply opens the
+// path again after such a mount.
+type appRoot struct {
+	*fsroot.Root
+	// dev and ino identify the open rootfs directory.
+	dev, ino uint64
+}
+
+func openAppRoot(path string) (*appRoot, error) {
+	root, err := fsroot.OpenRoot(path)
+	if err != nil {
+		return nil, err
+	}
+	r := &appRoot{Root: root}
+	if err := r.stat(); err != nil {
+		root.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *appRoot) stat() error {
+	var st unix.Stat_t
+	if err := unix.Fstat(r.Fd(), &st); err != nil {
+		return &os.PathError{Op: "stat", Path: r.Name(), Err: err}
+	}
+	r.dev, r.ino = st.Dev, st.Ino
+	return nil
+}
+
+// isRoot reports whether info, the stat of a mount target, is the rootfs
+// directory itself.
+func (r *appRoot) isRoot(info os.FileInfo) bool {
+	st, ok := info.Sys().(*syscall.Stat_t)
+	return ok && st.Dev == r.dev && st.Ino == r.ino
+}
+
+// reopen opens the rootfs path again, which now names the topmost mount
+// on it.
+func (r *appRoot) reopen() error {
+	root, err := fsroot.OpenRoot(r.Name())
+	if err != nil {
+		return err
+	}
+	r.Close()
+	r.Root = root
+	return r.stat()
 }
 
 // createEmptyVolume makes $P/sharedVolumes/<name> with the volume's mode
@@ -160,27 +217,30 @@ func copyIntoRoot(root string, f FileOp) error {
 	return err
 }
 
-func applyOp(root string, op Op, guard *parentGuard, trees *hostTrees) error {
+// applyOp carries out op, and reports whether it mounted on the rootfs
+// directory itself.
+func applyOp(rootfs *appRoot, op Op, guard *parentGuard, trees *hostTrees) (coveredRoot bool, err error) {
 	if op.Kind == MakeRShared {
 		// A host path: /dev, /proc, /sys, or a volume source.
-		return mount.MakeRShared(op.Target)
+		return false, mount.MakeRShared(op.Target)
 	}
 
 	var target *os.File
-	var err error
 	if op.Kind == RemountReadOnly {
 		// Opened after the bind, so the fd is on the new mount's root.
-		target, err = fsroot.OpenInRoot(root, op.Target, unix.O_PATH, 0)
+		target, err = rootfs.OpenInRoot(op.Target, unix.O_PATH, 0)
 	} else {
-		target, err = prepareTarget(root, op, trees)
+		var info os.FileInfo
+		target, info, err = prepareTarget(rootfs.Root, op, trees)
+		coveredRoot = err == nil && rootfs.isRoot(info)
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer target.Close()
 	if createsMount(op.Kind) {
 		if err := guard.isolate(target, op, trees); err != nil {
-			return fmt.Errorf("keep %s %q inside the pod: %w", op.Kind, op.Target, err)
+			return false, fmt.Errorf("keep %s %q inside the pod: %w", op.Kind, op.Target, err)
 		}
 	}
 
@@ -201,39 +261,43 @@ func applyOp(root string, op Op, guard *parentGuard, trees *hostTrees) error {
 	default:
 		err = fmt.Errorf("unknown mount operation %v", op.Kind)
 	}
-	return withTargetName(err, target.Name())
+	if err != nil {
+		return false, withTargetName(err, target.Name())
+	}
+	return coveredRoot, nil
 }
 
 // prepareTarget opens op.Target inside root as an O_PATH fd, creating it
-// first when missing, and checks that its type matches the source's.
-func prepareTarget(root string, op Op, trees *hostTrees) (*os.File, error) {
-	target, err := fsroot.OpenInRoot(root, op.Target, unix.O_PATH, 0)
+// first when missing, and checks that its type matches the source's. It
+// returns the fd and its stat.
+func prepareTarget(root *fsroot.Root, op Op, trees *hostTrees) (*os.File, os.FileInfo, error) {
+	target, err := root.OpenInRoot(op.Target, unix.O_PATH, 0)
 	if errors.Is(err, fs.ErrNotExist) && op.Create != CreateNone {
 		if err := createTarget(root, op, trees); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		target, err = fsroot.OpenInRoot(root, op.Target, unix.O_PATH, 0)
+		target, err = root.OpenInRoot(op.Target, unix.O_PATH, 0)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open mount target: %w", err)
+		return nil, nil, fmt.Errorf("open mount target: %w", err)
 	}
 
 	info, err := target.Stat()
 	if err != nil {
 		target.Close()
-		return nil, fmt.Errorf("stat mount target: %w", err)
+		return nil, nil, fmt.Errorf("stat mount target: %w", err)
 	}
 	switch {
 	case op.Create == CreateDir && !info.IsDir():
 		target.Close()
-		return nil, fmt.Errorf("can't mount because %q is a directory while %q in the app is not (%s)%s",
+		return nil, nil, fmt.Errorf("can't mount because %q is a directory while %q in the app is not (%s)%s",
 			op.Source, op.Target, op.purpose(), typeFix(op, "directory"))
 	case op.Create == CreateFile && info.IsDir():
 		target.Close()
-		return nil, fmt.Errorf("can't mount because %q is not a directory while %q in the app is (%s)%s",
+		return nil, nil, fmt.Errorf("can't mount because %q is not a directory while %q in the app is (%s)%s",
 			op.Source, op.Target, op.purpose(), typeFix(op, "file"))
 	}
-	return target, nil
+	return target, info, nil
 }
 
 // typeFix returns the advice for a volume whose source and target types

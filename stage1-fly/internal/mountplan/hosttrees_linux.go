@@ -21,7 +21,12 @@ import (
 //
 // add records each bind's own mount from a statx of its target, and
 // recordSubmounts then finds the submounts of all of them in one read of
-// mountinfo, which Apply makes once after the last system bind.
+// mountinfo. That read waits until a lookup needs it, or until Apply is
+// about to mount on a target outside the rootfs's own mount (see
+// parentGuard.isolate), and a default pod needs neither. Until then, every
+// mount that Apply made after the binds lies directly in the rootfs's own
+// mount, so the walk down from the binds does not reach it, as if the read
+// had been made right after the last bind.
 type hostTrees struct {
 	// rootMountID is the mount that contains the rootfs directory. No bind
 	// of the host's trees is that mount, so a lookup there needs no
@@ -47,22 +52,10 @@ func isSystemBind(op Op) bool {
 	return op.Source == "/dev" || op.Source == "/proc" || op.Source == "/sys"
 }
 
-// lastSystemBind returns the index in ops of the last system bind, or -1
-// when there is none.
-func lastSystemBind(ops []Op) int {
-	last := -1
-	for i, op := range ops {
-		if isSystemBind(op) {
-			last = i
-		}
-	}
-	return last
-}
-
 // add records the mount of the system bind that op has just made inside
 // root. Its submounts are recorded by the next recordSubmounts.
-func (h *hostTrees) add(root string, op Op) error {
-	target, err := fsroot.OpenInRoot(root, op.Target, unix.O_PATH, 0)
+func (h *hostTrees) add(root *fsroot.Root, op Op) error {
+	target, err := root.OpenInRoot(op.Target, unix.O_PATH, 0)
 	if err != nil {
 		return fmt.Errorf("open the bind of %s: %w", op.Source, err)
 	}
@@ -81,9 +74,9 @@ func (h *hostTrees) add(root string, op Op) error {
 // recordSubmounts reads mountinfo once and records every mount below the
 // binds that add recorded since the last call, such as the /dev/shm that
 // the bind of /dev copied. Each submount gets the host directory of the
-// bind it lies in. A mount made later below a bind, such as a volume at
-// /dev/shm, is not recorded, because Apply calls this right after the last
-// system bind.
+// bind it lies in. A mount that Apply makes later below a bind, such as a
+// volume at /dev/shm, is not recorded, because isolate calls this before
+// such a mount.
 func (h *hostTrees) recordSubmounts() error {
 	if len(h.unwalked) == 0 {
 		return nil
@@ -146,17 +139,18 @@ func (h *hostTrees) contains(id int) (string, bool, error) {
 // Before each creation it checks the mount of the directory it creates in,
 // so nothing is created in a bind of the host's /dev, /proc or /sys, even
 // when the image changes during the run.
-func createTarget(root string, op Op, trees *hostTrees) error {
-	resolved, err := fsroot.Resolve(root, op.Target)
+func createTarget(root *fsroot.Root, op Op, trees *hostTrees) error {
+	resolved, err := root.Resolve(op.Target)
 	if err != nil {
 		return fmt.Errorf("create mount target: %w", err)
 	}
-	inRoot := "/" + strings.TrimPrefix(strings.TrimPrefix(resolved, filepath.Clean(root)), "/")
+	inRoot := "/" + strings.TrimPrefix(strings.TrimPrefix(resolved, filepath.Clean(root.Name())), "/")
 
-	dir, err := os.OpenFile(root, unix.O_PATH|unix.O_DIRECTORY, 0)
+	rootFd, err := unix.Openat(root.Fd(), ".", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("create mount target: %w", err)
+		return fmt.Errorf("create mount target: %w", &os.PathError{Op: "open", Path: root.Name(), Err: err})
 	}
+	dir := os.NewFile(uintptr(rootFd), root.Name())
 	defer func() { dir.Close() }()
 
 	names := strings.Split(strings.TrimPrefix(inRoot, "/"), "/")

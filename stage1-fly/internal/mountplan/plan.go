@@ -8,15 +8,15 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync"
 
-	"github.com/appc/spec/schema"
-	"github.com/appc/spec/schema/types"
 	"golang.org/x/sys/unix"
 
 	"github.com/rktfly/rkt/common/abi"
 	"github.com/rktfly/rkt/common/mount"
 	"github.com/rktfly/rkt/common/mountinfo"
 	"github.com/rktfly/rkt/common/poddir"
+	"github.com/rktfly/rkt/stage1-fly/internal/manifest"
 )
 
 // Kind is the effect of a mount operation.
@@ -208,13 +208,16 @@ type Input struct {
 	PodDir string
 	// App is the pod's one app, with its App section already merged from
 	// the image manifest when the pod manifest has none.
-	App schema.RuntimeApp
+	App manifest.RuntimeApp
 	// ImageManifest is the app's image manifest ($A/manifest).
-	ImageManifest *schema.ImageManifest
+	ImageManifest *manifest.ImageManifest
 	// Volumes are the pod manifest's volumes.
-	Volumes []types.Volume
-	// HostMounts is the host's mountinfo, read before any mount is made.
-	HostMounts []mountinfo.Mount
+	Volumes []manifest.Volume
+	// HostMounts reads the host's mountinfo. Compute calls it at most once,
+	// and only for a plan that has a volume or a mount below an earlier
+	// recursive bind, because the default plan needs no mount table. Nil
+	// means no host mounts.
+	HostMounts func() ([]mountinfo.Mount, error)
 	// DNS is the --dns-conf-mode value.
 	DNS abi.DNSConfMode
 	// Stat reads a host path; nil means os.Stat.
@@ -237,6 +240,10 @@ func Compute(in Input) (Plan, error) {
 	if in.Log == nil {
 		in.Log = log.New(discard{}, "", 0)
 	}
+	hostMounts := noHostMounts
+	if in.HostMounts != nil {
+		hostMounts = sync.OnceValues(in.HostMounts)
+	}
 	plan := Plan{PodDir: in.PodDir}
 
 	// /dev, /proc and /sys: made rshared on the host first, so that mounts
@@ -257,7 +264,7 @@ func Compute(in Input) (Plan, error) {
 		if v.Volume.Kind == "empty" {
 			plan.EmptyVolumes = append(plan.EmptyVolumes, emptyVolume(in.PodDir, v.Volume))
 		}
-		ops, err := volumeOps(in, v)
+		ops, err := volumeOps(in, v, hostMounts)
 		if err != nil {
 			return Plan{}, err
 		}
@@ -270,15 +277,21 @@ func Compute(in Input) (Plan, error) {
 	}
 	plan.Files = files
 	plan.Mounts = append(plan.Mounts, ops...)
-	setWithin(plan.Mounts, in.HostMounts)
+	if err := setWithin(plan.Mounts, hostMounts); err != nil {
+		return Plan{}, err
+	}
 	return plan, nil
+}
+
+func noHostMounts() ([]mountinfo.Mount, error) {
+	return nil, nil
 }
 
 // setWithin fills in Op.Within for the bind and tmpfs mounts: the deepest
 // earlier mount whose target contains the op's target and, when that is a
 // recursive bind, the deepest host submount of its source that the path
 // reaches.
-func setWithin(ops []Op, hostMounts []mountinfo.Mount) {
+func setWithin(ops []Op, hostMounts func() ([]mountinfo.Mount, error)) error {
 	for i := range ops {
 		if !createsMount(ops[i].Kind) {
 			continue
@@ -301,16 +314,21 @@ func setWithin(ops []Op, hostMounts []mountinfo.Mount) {
 		if container.Kind != BindMount || container.Flags&unix.MS_REC == 0 {
 			continue
 		}
+		mounts, err := hostMounts()
+		if err != nil {
+			return err
+		}
 		rel := strings.TrimPrefix(ops[i].Target, strings.TrimSuffix(container.Target, "/"))
 		hostPath := path.Join(container.Source, rel)
 		deepest := path.Clean(container.Source)
-		for _, m := range hostMounts {
+		for _, m := range mounts {
 			if mountinfo.IsUnder(hostPath, m.MountPoint) && mountinfo.IsUnder(m.MountPoint, container.Source) && depth(m.MountPoint) > depth(deepest) {
 				deepest = m.MountPoint
 			}
 		}
 		ops[i].Within = path.Join(container.Target, strings.TrimPrefix(deepest, path.Clean(container.Source)))
 	}
+	return nil
 }
 
 // createsMount reports whether an operation of kind k makes a new mount.
@@ -338,23 +356,27 @@ func createFor(in Input, source string) (Create, error) {
 
 // volumeOps returns the mounts of one volume: rows 8a to 8d of the fly
 // mount list.
-func volumeOps(in Input, v volumeMount) ([]Op, error) {
+func volumeOps(in Input, v volumeMount, hostMounts func() ([]mountinfo.Mount, error)) ([]Op, error) {
 	source := v.Volume.Source
 	create := CreateDir
 	if v.Volume.Kind == "empty" {
-		source = poddir.SharedVolumePath(in.PodDir, v.Volume.Name.String())
+		source = poddir.SharedVolumePath(in.PodDir, v.Volume.Name)
 	} else {
 		var err error
 		if create, err = createFor(in, source); err != nil {
-			return nil, sourceError(v.Volume.Name.String(), source, err)
+			return nil, sourceError(v.Volume.Name, source, err)
 		}
 	}
-	name := v.Volume.Name.String()
+	name := v.Volume.Name
+	mounts, err := hostMounts()
+	if err != nil {
+		return nil, err
+	}
 	var ops []Op
 
 	// A source that is itself a host mount point is made rshared, so that
 	// mounts the app makes inside the volume show up on the host too.
-	if mountinfo.IsMountPoint(in.HostMounts, source) {
+	if mountinfo.IsMountPoint(mounts, source) {
 		ops = append(ops, Op{Kind: MakeRShared, Target: source, FSType: "none", Flags: unix.MS_REC | unix.MS_SHARED, Volume: name})
 	}
 
@@ -373,7 +395,7 @@ func volumeOps(in Input, v volumeMount) ([]Op, error) {
 	}
 	// MS_REC does not reach the submounts on a remount: each mount that the
 	// recursive bind copied needs its own read-only remount.
-	submounts := mountinfo.Under(in.HostMounts, source)
+	submounts := mountinfo.Under(mounts, source)
 	mountinfo.SortChildrenFirst(submounts)
 	for i := len(submounts) - 1; i >= 0; i-- {
 		m := submounts[i]
@@ -407,10 +429,10 @@ func sourceError(name, source string, err error) error {
 	return fmt.Errorf("volume %q: stat source %q: %w", name, source, err)
 }
 
-func emptyVolume(podDir string, v types.Volume) EmptyVolume {
+func emptyVolume(podDir string, v manifest.Volume) EmptyVolume {
 	ev := EmptyVolume{
-		Name: v.Name.String(),
-		Path: poddir.SharedVolumePath(podDir, v.Name.String()),
+		Name: v.Name,
+		Path: poddir.SharedVolumePath(podDir, v.Name),
 		Mode: 0o755,
 	}
 	if v.Mode != nil {

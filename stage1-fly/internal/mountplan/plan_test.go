@@ -1,6 +1,7 @@
 package mountplan
 
 import (
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -8,12 +9,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/appc/spec/schema"
-	"github.com/appc/spec/schema/types"
 	"golang.org/x/sys/unix"
 
 	"github.com/rktfly/rkt/common/abi"
 	"github.com/rktfly/rkt/common/mountinfo"
+	"github.com/rktfly/rkt/stage1-fly/internal/manifest"
 )
 
 // sources makes host directories, a file and a unix socket to use as
@@ -49,20 +49,25 @@ func newSources(t *testing.T) sources {
 
 func boolPtr(b bool) *bool { return &b }
 
-func hostVolume(name, source string, readOnly, recursive *bool) types.Volume {
-	return types.Volume{Name: types.ACName(name), Kind: "host", Source: source, ReadOnly: readOnly, Recursive: recursive}
+func hostVolume(name, source string, readOnly, recursive *bool) manifest.Volume {
+	return manifest.Volume{Name: name, Kind: "host", Source: source, ReadOnly: readOnly, Recursive: recursive}
 }
 
-func mountOf(volume, path string) schema.Mount {
-	return schema.Mount{Volume: types.ACName(volume), Path: path}
+func mountOf(volume, path string) manifest.Mount {
+	return manifest.Mount{Volume: volume, Path: path}
+}
+
+// hostMounts returns an Input.HostMounts that returns mounts.
+func hostMounts(mounts []mountinfo.Mount) func() ([]mountinfo.Mount, error) {
+	return func() ([]mountinfo.Mount, error) { return mounts, nil }
 }
 
 func newInput(t *testing.T) Input {
 	t.Helper()
 	return Input{
 		PodDir:        filepath.Join(t.TempDir(), "pod"),
-		App:           schema.RuntimeApp{Name: "app", App: &types.App{Exec: types.Exec{"/bin/true"}, User: "0", Group: "0"}},
-		ImageManifest: &schema.ImageManifest{App: &types.App{}},
+		App:           manifest.RuntimeApp{Name: "app", App: &manifest.App{Exec: []string{"/bin/true"}, User: "0", Group: "0"}},
+		ImageManifest: &manifest.ImageManifest{App: &manifest.App{}},
 		DNS:           abi.DefaultDNSConfMode(),
 	}
 }
@@ -113,7 +118,7 @@ func TestPlanHostVolumes(t *testing.T) {
 	src := newSources(t)
 	cases := []struct {
 		name   string
-		volume types.Volume
+		volume manifest.Volume
 		path   string
 		want   []Op
 	}{
@@ -162,8 +167,8 @@ func TestPlanHostVolumes(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			in := newInput(t)
-			in.Volumes = []types.Volume{tc.volume}
-			in.App.Mounts = []schema.Mount{mountOf(tc.volume.Name.String(), tc.path)}
+			in.Volumes = []manifest.Volume{tc.volume}
+			in.App.Mounts = []manifest.Mount{mountOf(tc.volume.Name, tc.path)}
 			got := volumeOpsOf(mustCompute(t, in))
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("volume ops:\n%s\nwant:\n%s", opsText(got), opsText(tc.want))
@@ -175,15 +180,15 @@ func TestPlanHostVolumes(t *testing.T) {
 func TestPlanReadOnlyRecursiveSubmounts(t *testing.T) {
 	src := newSources(t)
 	in := newInput(t)
-	in.Volumes = []types.Volume{hostVolume("data", src.dir, boolPtr(true), boolPtr(true))}
-	in.App.Mounts = []schema.Mount{mountOf("data", "/data")}
-	in.HostMounts = []mountinfo.Mount{
+	in.Volumes = []manifest.Volume{hostVolume("data", src.dir, boolPtr(true), boolPtr(true))}
+	in.App.Mounts = []manifest.Mount{mountOf("data", "/data")}
+	in.HostMounts = hostMounts([]mountinfo.Mount{
 		{ID: 1, Parent: 0, MountPoint: "/"},
 		{ID: 2, Parent: 1, MountPoint: src.dir},
 		{ID: 3, Parent: 2, MountPoint: src.dir + "/a"},
 		{ID: 4, Parent: 3, MountPoint: src.dir + "/a/b"},
 		{ID: 5, Parent: 1, MountPoint: src.dir + "x"},
-	}
+	})
 	got := volumeOpsOf(mustCompute(t, in))
 	recursiveRO := uintptr(unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT | unix.MS_RDONLY)
 	want := []Op{
@@ -201,9 +206,9 @@ func TestPlanReadOnlyRecursiveSubmounts(t *testing.T) {
 func TestPlanSharesHostMountPointSource(t *testing.T) {
 	src := newSources(t)
 	in := newInput(t)
-	in.Volumes = []types.Volume{hostVolume("data", src.dir, nil, nil), hostVolume("other", src.dir2, nil, nil)}
-	in.App.Mounts = []schema.Mount{mountOf("data", "/data"), mountOf("other", "/other")}
-	in.HostMounts = []mountinfo.Mount{{ID: 2, Parent: 1, MountPoint: src.dir}, {ID: 3, Parent: 1, MountPoint: src.dir2 + "/below"}}
+	in.Volumes = []manifest.Volume{hostVolume("data", src.dir, nil, nil), hostVolume("other", src.dir2, nil, nil)}
+	in.App.Mounts = []manifest.Mount{mountOf("data", "/data"), mountOf("other", "/other")}
+	in.HostMounts = hostMounts([]mountinfo.Mount{{ID: 2, Parent: 1, MountPoint: src.dir}, {ID: 3, Parent: 1, MountPoint: src.dir2 + "/below"}})
 	got := volumeOpsOf(mustCompute(t, in))
 	if len(got) != 3 {
 		t.Fatalf("volume ops:\n%s\nwant 3", opsText(got))
@@ -216,15 +221,63 @@ func TestPlanSharesHostMountPointSource(t *testing.T) {
 	}
 }
 
+// countingHostMounts returns an Input.HostMounts that returns mounts and
+// err and counts its calls in calls.
+func countingHostMounts(mounts []mountinfo.Mount, err error, calls *int) func() ([]mountinfo.Mount, error) {
+	return func() ([]mountinfo.Mount, error) {
+		*calls++
+		return mounts, err
+	}
+}
+
+func TestPlanHostMountsReadLazily(t *testing.T) {
+	src := newSources(t)
+	t.Run("default plan", func(t *testing.T) {
+		calls := 0
+		in := newInput(t)
+		in.DNS = abi.DNSConfMode{Resolv: abi.ResolvHost, Hosts: abi.HostsHost}
+		in.HostMounts = countingHostMounts(nil, nil, &calls)
+		mustCompute(t, in)
+		if calls != 0 {
+			t.Errorf("HostMounts called %d times, want 0", calls)
+		}
+	})
+	t.Run("two volumes", func(t *testing.T) {
+		calls := 0
+		in := newInput(t)
+		in.Volumes = []manifest.Volume{hostVolume("data", src.dir, boolPtr(true), boolPtr(true)), hostVolume("other", src.dir2, nil, nil)}
+		in.App.Mounts = []manifest.Mount{mountOf("data", "/data"), mountOf("other", "/data/other")}
+		in.HostMounts = countingHostMounts([]mountinfo.Mount{{ID: 2, Parent: 1, MountPoint: src.dir}}, nil, &calls)
+		got := volumeOpsOf(mustCompute(t, in))
+		if calls != 1 {
+			t.Errorf("HostMounts called %d times, want 1", calls)
+		}
+		if len(got) == 0 || got[0].Kind != MakeRShared || got[0].Target != src.dir {
+			t.Errorf("volume ops:\n%s\nwant make rshared of %q first", opsText(got), src.dir)
+		}
+	})
+	t.Run("read error", func(t *testing.T) {
+		calls := 0
+		readErr := errors.New("read mountinfo failed")
+		in := newInput(t)
+		in.Volumes = []manifest.Volume{hostVolume("data", src.dir, nil, nil)}
+		in.App.Mounts = []manifest.Mount{mountOf("data", "/data")}
+		in.HostMounts = countingHostMounts(nil, readErr, &calls)
+		if _, err := Compute(in); !errors.Is(err, readErr) {
+			t.Errorf("Compute error = %v, want %v", err, readErr)
+		}
+	})
+}
+
 func TestPlanShallowestTargetFirst(t *testing.T) {
 	src := newSources(t)
 	in := newInput(t)
-	in.Volumes = []types.Volume{
+	in.Volumes = []manifest.Volume{
 		hostVolume("deep", src.dir, nil, nil),
 		hostVolume("top", src.dir2, nil, nil),
 		hostVolume("mid", src.dir2, nil, nil),
 	}
-	in.App.Mounts = []schema.Mount{mountOf("deep", "/srv/a/b"), mountOf("top", "/srv"), mountOf("mid", "/srv/a")}
+	in.App.Mounts = []manifest.Mount{mountOf("deep", "/srv/a/b"), mountOf("top", "/srv"), mountOf("mid", "/srv/a")}
 	var targets []string
 	for _, op := range volumeOpsOf(mustCompute(t, in)) {
 		targets = append(targets, op.Target)
@@ -251,8 +304,8 @@ func TestPlanMountPointDefaults(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			in := newInput(t)
-			in.ImageManifest.App.MountPoints = []types.MountPoint{{Name: "data", Path: "/data", ReadOnly: tc.mpRO}}
-			in.Volumes = []types.Volume{hostVolume("data", src.dir, tc.readOnly, nil)}
+			in.ImageManifest.App.MountPoints = []manifest.MountPoint{{Name: "data", Path: "/data", ReadOnly: tc.mpRO}}
+			in.Volumes = []manifest.Volume{hostVolume("data", src.dir, tc.readOnly, nil)}
 			ops := volumeOpsOf(mustCompute(t, in))
 			gotRO := len(ops) == 2 && ops[1].Kind == RemountReadOnly
 			if gotRO != tc.wantRO {
@@ -274,22 +327,22 @@ func TestPlanMountAtMountPointPath(t *testing.T) {
 	cases := []struct {
 		name       string
 		mountPath  string
-		mountPoint types.MountPoint
+		mountPoint manifest.MountPoint
 		readOnly   *bool
 		wantRO     bool
 	}{
-		{name: "writable mount point", mountPath: "/var/lib/etcd", mountPoint: types.MountPoint{Name: "data", Path: "/var/lib/etcd"}},
-		{name: "uncleaned paths", mountPath: "/var/lib/etcd/", mountPoint: types.MountPoint{Name: "data", Path: "var/lib//etcd"}},
-		{name: "read-only mount point", mountPath: "/var/lib/etcd", mountPoint: types.MountPoint{Name: "data", Path: "/var/lib/etcd", ReadOnly: true}, wantRO: true},
-		{name: "volume false overrides", mountPath: "/var/lib/etcd", mountPoint: types.MountPoint{Name: "data", Path: "/var/lib/etcd", ReadOnly: true}, readOnly: boolPtr(false)},
-		{name: "volume true overrides", mountPath: "/var/lib/etcd", mountPoint: types.MountPoint{Name: "data", Path: "/var/lib/etcd"}, readOnly: boolPtr(true), wantRO: true},
+		{name: "writable mount point", mountPath: "/var/lib/etcd", mountPoint: manifest.MountPoint{Name: "data", Path: "/var/lib/etcd"}},
+		{name: "uncleaned paths", mountPath: "/var/lib/etcd/", mountPoint: manifest.MountPoint{Name: "data", Path: "var/lib//etcd"}},
+		{name: "read-only mount point", mountPath: "/var/lib/etcd", mountPoint: manifest.MountPoint{Name: "data", Path: "/var/lib/etcd", ReadOnly: true}, wantRO: true},
+		{name: "volume false overrides", mountPath: "/var/lib/etcd", mountPoint: manifest.MountPoint{Name: "data", Path: "/var/lib/etcd", ReadOnly: true}, readOnly: boolPtr(false)},
+		{name: "volume true overrides", mountPath: "/var/lib/etcd", mountPoint: manifest.MountPoint{Name: "data", Path: "/var/lib/etcd"}, readOnly: boolPtr(true), wantRO: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			in := newInput(t)
-			in.ImageManifest.App.MountPoints = []types.MountPoint{tc.mountPoint}
-			in.Volumes = []types.Volume{hostVolume("data-dir", src.dir, tc.readOnly, nil)}
-			in.App.Mounts = []schema.Mount{mountOf("data-dir", tc.mountPath)}
+			in.ImageManifest.App.MountPoints = []manifest.MountPoint{tc.mountPoint}
+			in.Volumes = []manifest.Volume{hostVolume("data-dir", src.dir, tc.readOnly, nil)}
+			in.App.Mounts = []manifest.Mount{mountOf("data-dir", tc.mountPath)}
 			plan := mustCompute(t, in)
 			if len(plan.EmptyVolumes) != 0 {
 				t.Errorf("empty volumes = %+v, want none", plan.EmptyVolumes)
@@ -310,9 +363,9 @@ func TestPlanMountPointNameWinsOverPath(t *testing.T) {
 	in := newInput(t)
 	// The mount point "data" matches the mount "data" by name; the mount
 	// "other" at its path is a second explicit mount there.
-	in.ImageManifest.App.MountPoints = []types.MountPoint{{Name: "data", Path: "/data"}}
-	in.Volumes = []types.Volume{hostVolume("data", src.dir, nil, nil), hostVolume("other", src.dir2, nil, nil)}
-	in.App.Mounts = []schema.Mount{mountOf("other", "/data"), mountOf("data", "/data")}
+	in.ImageManifest.App.MountPoints = []manifest.MountPoint{{Name: "data", Path: "/data"}}
+	in.Volumes = []manifest.Volume{hostVolume("data", src.dir, nil, nil), hostVolume("other", src.dir2, nil, nil)}
+	in.App.Mounts = []manifest.Mount{mountOf("other", "/data"), mountOf("data", "/data")}
 	_, err := Compute(in)
 	const want = `volumes "other" and "data" are both mounted at "/data": mount only one volume there`
 	if err == nil || err.Error() != want {
@@ -324,7 +377,7 @@ func TestPlanTwoMountPointsOnePath(t *testing.T) {
 	src := newSources(t)
 	t.Run("no mount", func(t *testing.T) {
 		in := newInput(t)
-		in.ImageManifest.App.MountPoints = []types.MountPoint{{Name: "a", Path: "/data"}, {Name: "b", Path: "/data/"}}
+		in.ImageManifest.App.MountPoints = []manifest.MountPoint{{Name: "a", Path: "/data"}, {Name: "b", Path: "/data/"}}
 		_, err := Compute(in)
 		const want = `the image's mount points "a" and "b" are both at "/data": mount one volume there, which serves both`
 		if err == nil || err.Error() != want {
@@ -333,9 +386,9 @@ func TestPlanTwoMountPointsOnePath(t *testing.T) {
 	})
 	t.Run("one mount serves both", func(t *testing.T) {
 		in := newInput(t)
-		in.ImageManifest.App.MountPoints = []types.MountPoint{{Name: "a", Path: "/data"}, {Name: "b", Path: "/data/"}}
-		in.Volumes = []types.Volume{hostVolume("v", src.dir, nil, nil)}
-		in.App.Mounts = []schema.Mount{mountOf("v", "/data")}
+		in.ImageManifest.App.MountPoints = []manifest.MountPoint{{Name: "a", Path: "/data"}, {Name: "b", Path: "/data/"}}
+		in.Volumes = []manifest.Volume{hostVolume("v", src.dir, nil, nil)}
+		in.App.Mounts = []manifest.Mount{mountOf("v", "/data")}
 		plan := mustCompute(t, in)
 		if len(plan.EmptyVolumes) != 0 {
 			t.Errorf("empty volumes = %+v, want none", plan.EmptyVolumes)
@@ -348,7 +401,7 @@ func TestPlanTwoMountPointsOnePath(t *testing.T) {
 
 func TestPlanImplicitEmptyVolume(t *testing.T) {
 	in := newInput(t)
-	in.ImageManifest.App.MountPoints = []types.MountPoint{{Name: "cache", Path: "/var/cache/app", ReadOnly: false}}
+	in.ImageManifest.App.MountPoints = []manifest.MountPoint{{Name: "cache", Path: "/var/cache/app", ReadOnly: false}}
 	plan := mustCompute(t, in)
 	shared := filepath.Join(in.PodDir, "sharedVolumes", "cache")
 	wantVolumes := []EmptyVolume{{Name: "cache", Path: shared, Mode: 0o755, UID: 0, GID: 0}}
@@ -365,8 +418,8 @@ func TestPlanEmptyVolumeModeOwner(t *testing.T) {
 	in := newInput(t)
 	mode := "1770"
 	uid, gid := 1000, 2000
-	in.Volumes = []types.Volume{{Name: "scratch", Kind: "empty", Mode: &mode, UID: &uid, GID: &gid}}
-	in.App.Mounts = []schema.Mount{mountOf("scratch", "/scratch")}
+	in.Volumes = []manifest.Volume{{Name: "scratch", Kind: "empty", Mode: &mode, UID: &uid, GID: &gid}}
+	in.App.Mounts = []manifest.Mount{mountOf("scratch", "/scratch")}
 	plan := mustCompute(t, in)
 	want := []EmptyVolume{{Name: "scratch", Path: filepath.Join(in.PodDir, "sharedVolumes", "scratch"), Mode: 0o770 | os.ModeSticky, UID: 1000, GID: 2000}}
 	if !reflect.DeepEqual(plan.EmptyVolumes, want) {
@@ -378,7 +431,7 @@ func TestPlanAppVolume(t *testing.T) {
 	src := newSources(t)
 	in := newInput(t)
 	appVolume := hostVolume("ignored-name", src.dir, nil, boolPtr(true))
-	in.App.Mounts = []schema.Mount{{Volume: "inline", Path: "/inline", AppVolume: &appVolume}}
+	in.App.Mounts = []manifest.Mount{{Volume: "inline", Path: "/inline", AppVolume: &appVolume}}
 	got := volumeOpsOf(mustCompute(t, in))
 	want := []Op{{Kind: BindMount, Source: src.dir, Target: "/inline", FSType: "none", Flags: unix.MS_BIND | unix.MS_REC, Create: CreateDir, Volume: "inline"}}
 	if !reflect.DeepEqual(got, want) {
@@ -388,7 +441,7 @@ func TestPlanAppVolume(t *testing.T) {
 
 func TestPlanUnusedVolumeSkipped(t *testing.T) {
 	in := newInput(t)
-	in.Volumes = []types.Volume{hostVolume("unused", "/nonexistent/source", nil, nil)}
+	in.Volumes = []manifest.Volume{hostVolume("unused", "/nonexistent/source", nil, nil)}
 	if got := volumeOpsOf(mustCompute(t, in)); len(got) != 0 {
 		t.Errorf("volume ops for an unused volume:\n%s", opsText(got))
 	}
@@ -404,47 +457,47 @@ func TestPlanErrors(t *testing.T) {
 		{
 			name: "conflicting mount and mount point",
 			modify: func(in *Input) {
-				in.ImageManifest.App.MountPoints = []types.MountPoint{{Name: "data", Path: "/data"}}
-				in.Volumes = []types.Volume{hostVolume("data", src.dir, nil, nil)}
-				in.App.Mounts = []schema.Mount{mountOf("data", "/elsewhere")}
+				in.ImageManifest.App.MountPoints = []manifest.MountPoint{{Name: "data", Path: "/data"}}
+				in.Volumes = []manifest.Volume{hostVolume("data", src.dir, nil, nil)}
+				in.App.Mounts = []manifest.Mount{mountOf("data", "/elsewhere")}
 			},
 			message: `conflicting path information from mount and mountpoint "data"`,
 		},
 		{
 			name: "duplicate mount",
 			modify: func(in *Input) {
-				in.Volumes = []types.Volume{hostVolume("data", src.dir, nil, nil)}
-				in.App.Mounts = []schema.Mount{mountOf("data", "/a"), mountOf("data", "/b")}
+				in.Volumes = []manifest.Volume{hostVolume("data", src.dir, nil, nil)}
+				in.App.Mounts = []manifest.Mount{mountOf("data", "/a"), mountOf("data", "/b")}
 			},
 			message: `duplicate mount given: "data"`,
 		},
 		{
 			name: "duplicate volume",
 			modify: func(in *Input) {
-				in.Volumes = []types.Volume{hostVolume("data", src.dir, nil, nil), hostVolume("data", src.dir2, nil, nil)}
+				in.Volumes = []manifest.Volume{hostVolume("data", src.dir, nil, nil), hostVolume("data", src.dir2, nil, nil)}
 			},
 			message: `duplicate volume name "data"`,
 		},
 		{
 			name: "missing volume for mount",
 			modify: func(in *Input) {
-				in.App.Mounts = []schema.Mount{mountOf("nothing", "/x")}
+				in.App.Mounts = []manifest.Mount{mountOf("nothing", "/x")}
 			},
 			message: `missing volume "nothing"`,
 		},
 		{
 			name: "missing source",
 			modify: func(in *Input) {
-				in.Volumes = []types.Volume{hostVolume("data", src.dir+"/missing", nil, nil)}
-				in.App.Mounts = []schema.Mount{mountOf("data", "/data")}
+				in.Volumes = []manifest.Volume{hostVolume("data", src.dir+"/missing", nil, nil)}
+				in.App.Mounts = []manifest.Mount{mountOf("data", "/data")}
 			},
 			message: `volume "data": source "` + src.dir + `/missing" does not exist: create it on the host or correct --volume data,source=`,
 		},
 		{
 			name: "two volumes on one path",
 			modify: func(in *Input) {
-				in.Volumes = []types.Volume{hostVolume("a", src.dir, nil, nil), hostVolume("b", src.dir2, nil, nil)}
-				in.App.Mounts = []schema.Mount{mountOf("a", "/data"), mountOf("b", "/data/")}
+				in.Volumes = []manifest.Volume{hostVolume("a", src.dir, nil, nil), hostVolume("b", src.dir2, nil, nil)}
+				in.App.Mounts = []manifest.Mount{mountOf("a", "/data"), mountOf("b", "/data/")}
 			},
 			message: `volumes "a" and "b" are both mounted at "/data": mount only one volume there`,
 		},
@@ -453,8 +506,8 @@ func TestPlanErrors(t *testing.T) {
 			modify: func(in *Input) {
 				mode := "0999"
 				uid, gid := 0, 0
-				in.Volumes = []types.Volume{{Name: "e", Kind: "empty", Mode: &mode, UID: &uid, GID: &gid}}
-				in.App.Mounts = []schema.Mount{mountOf("e", "/e")}
+				in.Volumes = []manifest.Volume{{Name: "e", Kind: "empty", Mode: &mode, UID: &uid, GID: &gid}}
+				in.App.Mounts = []manifest.Mount{mountOf("e", "/e")}
 			},
 			message: `volume "e": mode "0999" is not an octal file mode`,
 		},
@@ -548,27 +601,27 @@ func TestPlanDNSModes(t *testing.T) {
 func TestPlanWithin(t *testing.T) {
 	src := newSources(t)
 	in := newInput(t)
-	in.Volumes = []types.Volume{
+	in.Volumes = []manifest.Volume{
 		hostVolume("dev", src.dir, nil, nil),
 		hostVolume("shm", src.dir, nil, nil),
 		hostVolume("cgroup", src.dir, nil, boolPtr(true)),
 		hostVolume("outer", src.dir2, nil, nil),
 		hostVolume("inner", src.dir, nil, nil),
 	}
-	in.App.Mounts = []schema.Mount{
+	in.App.Mounts = []manifest.Mount{
 		mountOf("dev", "/dev"),
 		mountOf("shm", "/dev/shm/app"),
 		mountOf("cgroup", "/sys/fs/cgroup/app"),
 		mountOf("outer", "/data"),
 		mountOf("inner", "/data/inner"),
 	}
-	in.HostMounts = []mountinfo.Mount{
+	in.HostMounts = hostMounts([]mountinfo.Mount{
 		{ID: 1, MountPoint: "/"},
 		{ID: 2, Parent: 1, MountPoint: "/dev"},
 		{ID: 3, Parent: 2, MountPoint: "/dev/shm"},
 		{ID: 4, Parent: 1, MountPoint: "/sys"},
 		{ID: 5, Parent: 4, MountPoint: "/sys/fs/cgroup"},
-	}
+	})
 	within := map[string]string{}
 	for _, op := range mustCompute(t, in).Mounts {
 		if op.Kind == BindMount || op.Kind == MountTmpfs {

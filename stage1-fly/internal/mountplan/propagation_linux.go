@@ -28,6 +28,7 @@ import (
 // slave for every mount except the bind of a user volume at its literal
 // path (see slaveReason).
 type parentGuard struct {
+	rootfs *appRoot
 	root   string
 	podDir string
 	logger *log.Logger
@@ -39,20 +40,16 @@ type parentGuard struct {
 	rootReal, podReal string
 }
 
-func newParentGuard(root, podDir string, logger *log.Logger) (*parentGuard, error) {
-	rootFile, err := os.OpenFile(root, unix.O_PATH|unix.O_DIRECTORY, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open rootfs: %w", err)
-	}
-	defer rootFile.Close()
-	id, err := mountID(rootFile)
+func newParentGuard(rootfs *appRoot, podDir string, logger *log.Logger) (*parentGuard, error) {
+	root := rootfs.Name()
+	id, err := fdMountID(rootfs.Fd())
 	if err != nil {
 		return nil, fmt.Errorf("rootfs %s: %w", root, err)
 	}
 	if podDir == "" {
 		podDir = root
 	}
-	return &parentGuard{root: root, podDir: podDir, logger: logger, rootMountID: id}, nil
+	return &parentGuard{rootfs: rootfs, root: root, podDir: podDir, logger: logger, rootMountID: id}, nil
 }
 
 // isolate makes the mount that contains target a slave when that mount
@@ -67,6 +64,11 @@ func (g *parentGuard) isolate(target *os.File, op Op, trees *hostTrees) error {
 	}
 	if id == g.rootMountID {
 		return nil
+	}
+	// The new mount may land below a bind of the host's /dev, /proc or /sys,
+	// so the binds' submounts are recorded now, before it exists.
+	if err := trees.recordSubmounts(); err != nil {
+		return err
 	}
 
 	if err := g.resolvePaths(); err != nil {
@@ -102,7 +104,7 @@ func (g *parentGuard) isolate(target *os.File, op Op, trees *hostTrees) error {
 	}
 	g.logger.Printf("apply: make rootfs mount %q (id %d) a slave, because %s, and the new mount on %s would propagate to %q outside the pod; the app's later mounts in %q stay in the pod",
 		inRoot, parent.ID, reason, target.Name(), outside.MountPoint, inRoot)
-	return makeSlave(g.root, inRoot, parent.ID)
+	return makeSlave(g.rootfs.Root, inRoot, parent.ID)
 }
 
 // slaveReason returns why the shared parent mount parentID of op's target
@@ -158,13 +160,13 @@ func (g *parentGuard) resolvePaths() error {
 // inside root, a slave (MS_SLAVE, not recursive). It opens the mount point
 // inside root and checks that the file is the root of that very mount
 // before it changes anything.
-func makeSlave(root, inRoot string, id int) error {
-	f, err := fsroot.OpenInRoot(root, inRoot, unix.O_PATH, 0)
+func makeSlave(root *fsroot.Root, inRoot string, id int) error {
+	f, err := root.OpenInRoot(inRoot, unix.O_PATH, 0)
 	if err != nil {
 		return fmt.Errorf("open mount point to make it a slave: %w", err)
 	}
 	defer f.Close()
-	st, gotID, err := statxMount(f)
+	st, gotID, err := statxMount(int(f.Fd()))
 	if err != nil {
 		return fmt.Errorf("mount point %s: %w", f.Name(), err)
 	}
@@ -238,29 +240,35 @@ func mountByID(mounts []mountinfo.Mount, id int) (mountinfo.Mount, bool) {
 
 // mountID returns the id, as in mountinfo, of the mount that contains f.
 func mountID(f *os.File) (int, error) {
-	_, id, err := statxMount(f)
+	return fdMountID(int(f.Fd()))
+}
+
+// fdMountID returns the id, as in mountinfo, of the mount that contains
+// the open file fd.
+func fdMountID(fd int) (int, error) {
+	_, id, err := statxMount(fd)
 	return id, err
 }
 
-// statxMount returns the statx of f and the id of the mount that contains
-// it. The id comes from STATX_MNT_ID, or from /proc/self/fdinfo on kernels
-// before 5.8, which do not report it.
-func statxMount(f *os.File) (unix.Statx_t, int, error) {
+// statxMount returns the statx of the open file fd and the id of the mount
+// that contains it. The id comes from STATX_MNT_ID, or from
+// /proc/self/fdinfo on kernels before 5.8, which do not report it.
+func statxMount(fd int) (unix.Statx_t, int, error) {
 	var st unix.Statx_t
-	if err := unix.Statx(int(f.Fd()), "", unix.AT_EMPTY_PATH, unix.STATX_MNT_ID, &st); err != nil {
+	if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH, unix.STATX_MNT_ID, &st); err != nil {
 		return st, 0, fmt.Errorf("statx: %w", err)
 	}
 	if st.Mask&unix.STATX_MNT_ID != 0 {
 		return st, int(st.Mnt_id), nil
 	}
-	id, err := fdinfoMountID(f)
+	id, err := fdinfoMountID(fd)
 	return st, id, err
 }
 
-// fdinfoMountID reads the mount id of f from /proc/self/fdinfo, which has
-// it since Linux 3.15.
-func fdinfoMountID(f *os.File) (int, error) {
-	info, err := os.Open(fmt.Sprintf("/proc/self/fdinfo/%d", f.Fd()))
+// fdinfoMountID reads the mount id of the open file fd from
+// /proc/self/fdinfo, which has it since Linux 3.15.
+func fdinfoMountID(fd int) (int, error) {
+	info, err := os.Open(fmt.Sprintf("/proc/self/fdinfo/%d", fd))
 	if err != nil {
 		return 0, err
 	}

@@ -78,7 +78,7 @@ func TestMountIDMatchesFdinfo(t *testing.T) {
 		if err != nil {
 			t.Fatalf("mountID(%s): %v", name, err)
 		}
-		fromFdinfo, err := fdinfoMountID(f)
+		fromFdinfo, err := fdinfoMountID(int(f.Fd()))
 		if err != nil {
 			t.Fatalf("fdinfoMountID(%s): %v", name, err)
 		}

@@ -8,13 +8,13 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/appc/spec/schema/types"
+	"github.com/rktfly/rkt/stage1-fly/internal/manifest"
 )
 
 // volumeMount is one volume mounted at one path in the app rootfs, with
 // the effective readOnly and recursive settings.
 type volumeMount struct {
-	Volume    types.Volume
+	Volume    manifest.Volume
 	Path      string
 	ReadOnly  bool
 	Recursive bool
@@ -28,8 +28,8 @@ type volumeMount struct {
 type mountRequest struct {
 	name       string
 	path       string
-	appVolume  *types.Volume
-	mountPoint *types.MountPoint
+	appVolume  *manifest.Volume
+	mountPoint *manifest.MountPoint
 	// explicit is true for a runtime-app mount, false for a mount point
 	// that no mount serves.
 	explicit bool
@@ -50,9 +50,9 @@ func resolveVolumes(in Input) ([]volumeMount, error) {
 		return nil, err
 	}
 
-	volumes := make(map[string]types.Volume, len(in.Volumes))
+	volumes := make(map[string]manifest.Volume, len(in.Volumes))
 	for _, v := range in.Volumes {
-		name := v.Name.String()
+		name := v.Name
 		if _, ok := volumes[name]; ok {
 			return nil, fmt.Errorf("duplicate volume name %q in the pod manifest", name)
 		}
@@ -119,7 +119,7 @@ func collectRequests(in Input) (map[string]*mountRequest, []string, error) {
 	mountsByPath := make(map[string]*mountRequest)
 	var order []string
 	for _, m := range in.App.Mounts {
-		name := m.Volume.String()
+		name := m.Volume
 		if _, ok := requests[name]; ok {
 			return nil, nil, fmt.Errorf("duplicate mount given: %q", name)
 		}
@@ -131,7 +131,7 @@ func collectRequests(in Input) (map[string]*mountRequest, []string, error) {
 		order = append(order, name)
 	}
 
-	var mountPoints []types.MountPoint
+	var mountPoints []manifest.MountPoint
 	if in.ImageManifest != nil && in.ImageManifest.App != nil {
 		mountPoints = append(mountPoints, in.ImageManifest.App.MountPoints...)
 	}
@@ -140,7 +140,7 @@ func collectRequests(in Input) (map[string]*mountRequest, []string, error) {
 	}
 	for i := range mountPoints {
 		mp := mountPoints[i]
-		name := mp.Name.String()
+		name := mp.Name
 		request, ok := requests[name]
 		if !ok {
 			if mount, ok := mountsByPath[path.Join("/", mp.Path)]; ok {
@@ -167,36 +167,36 @@ func collectRequests(in Input) (map[string]*mountRequest, []string, error) {
 // volumeFor returns the volume that serves request: the pod volume of its
 // name, else the mount's appVolume, else an implicit empty volume for a
 // mount point, which implicit reports.
-func volumeFor(in Input, request *mountRequest, volumes map[string]types.Volume) (volume types.Volume, implicit bool, err error) {
+func volumeFor(in Input, request *mountRequest, volumes map[string]manifest.Volume) (volume manifest.Volume, implicit bool, err error) {
 	volume, ok := volumes[request.name]
 	switch {
 	case ok:
 	case request.appVolume != nil:
 		volume = *request.appVolume
-		volume.Name = types.ACName(request.name)
+		volume.Name = request.name
 	case request.mountPoint != nil:
 		in.Log.Printf("mount point %q has no volume, using an implicit empty volume", request.name)
 		mode := "0755"
 		uid, gid := 0, 0
-		volume = types.Volume{Name: types.ACName(request.name), Kind: "empty", Mode: &mode, UID: &uid, GID: &gid}
+		volume = manifest.Volume{Name: request.name, Kind: "empty", Mode: &mode, UID: &uid, GID: &gid}
 		implicit = true
 	default:
-		return types.Volume{}, false, fmt.Errorf("missing volume %q for the mount at %q", request.name, request.path)
+		return manifest.Volume{}, false, fmt.Errorf("missing volume %q for the mount at %q", request.name, request.path)
 	}
 
 	switch volume.Kind {
 	case "host":
 		if !path.IsAbs(volume.Source) {
-			return types.Volume{}, false, fmt.Errorf("volume %q: source %q is not an absolute path", request.name, volume.Source)
+			return manifest.Volume{}, false, fmt.Errorf("volume %q: source %q is not an absolute path", request.name, volume.Source)
 		}
 	case "empty":
 		if volume.Mode != nil {
 			if _, err := parseMode(*volume.Mode); err != nil {
-				return types.Volume{}, false, fmt.Errorf("volume %q: %w", request.name, err)
+				return manifest.Volume{}, false, fmt.Errorf("volume %q: %w", request.name, err)
 			}
 		}
 	default:
-		return types.Volume{}, false, fmt.Errorf("volume %q: kind %q is not host or empty", request.name, volume.Kind)
+		return manifest.Volume{}, false, fmt.Errorf("volume %q: kind %q is not host or empty", request.name, volume.Kind)
 	}
 	return volume, implicit, nil
 }
