@@ -33,7 +33,8 @@ func (e *fullCommandError) Error() string {
 }
 
 // handOver replaces this process with rkt-full when err shows that the
-// command needs it: same pid, argv, environment and open standard streams.
+// command needs it: same pid, argv and open standard streams, and the same
+// environment plus the path of this binary in RKT_HANDED_OVER_FROM.
 // The command has run its deferred cleanup and has made no change by then.
 // It returns ok false for any other error, and the exit status when rkt-full
 // cannot be started, after printing why.
@@ -50,9 +51,13 @@ func handOver(cmd *cobra.Command, err error) (code int, ok bool) {
 		return 0, false
 	}
 
+	env := os.Environ()
+	if exe, err := os.Executable(); err == nil {
+		env = append(env, handedOverFromEnv+"="+exe)
+	}
 	paths := fullBinaryPaths()
 	for _, path := range paths {
-		err := unix.Exec(path, os.Args, os.Environ())
+		err := unix.Exec(path, os.Args, env)
 		if errors.Is(err, unix.ENOENT) {
 			continue
 		}

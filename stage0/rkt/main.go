@@ -104,6 +104,7 @@ type flagValueError struct {
 func (e *flagValueError) Error() string { return e.msg }
 
 func main() {
+	takeHandedOverFrom()
 	os.Exit(runMain())
 }
 

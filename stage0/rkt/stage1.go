@@ -232,9 +232,7 @@ func (s *stage1Selector) fromDefault(ctx context.Context, fetcher imageFetcher) 
 		firstErr = fmt.Errorf("default stage1 image %s: %w", location, err)
 	}
 
-	// NOTE: in rkt-full started by rkt, this is the directory of rkt-full,
-	// which is not rkt's when rkt-full is installed at its configured path.
-	exe, err := os.Executable()
+	exe, err := rktBinary()
 	if err != nil {
 		return "", errors.Join(firstErr, fmt.Errorf("locate the rkt binary: %w", err))
 	}
@@ -294,4 +292,33 @@ func goarm() string {
 		return "7"
 	}
 	return ""
+}
+
+// handedOverFromEnv names the variable in which rkt passes the path of its
+// binary to rkt-full when it hands a command over.
+const handedOverFromEnv = "RKT_HANDED_OVER_FROM"
+
+// handedOverFrom is the path of the rkt binary that handed this command
+// over, or empty. takeHandedOverFrom sets it.
+var handedOverFrom string
+
+// takeHandedOverFrom moves RKT_HANDED_OVER_FROM from the environment into
+// handedOverFrom, so that neither the stage1 nor the app inherits it.
+func takeHandedOverFrom() {
+	if path, ok := os.LookupEnv(handedOverFromEnv); ok {
+		os.Unsetenv(handedOverFromEnv)
+		if filepath.IsAbs(path) {
+			handedOverFrom = path
+		}
+	}
+}
+
+// rktBinary returns the path of the rkt binary that the user ran: the one
+// that handed the command over to this rkt-full, or else this binary. The
+// default stage1 image is looked for next to it.
+func rktBinary() (string, error) {
+	if handedOverFrom != "" {
+		return handedOverFrom, nil
+	}
+	return os.Executable()
 }

@@ -3,7 +3,9 @@ package fetch
 import (
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -150,5 +152,66 @@ func TestColdFetchWithoutRktFull(t *testing.T) {
 	}
 	if n := e.countRequests("/images/true.aci"); n != 0 {
 		t.Errorf("image requests = %d, want 0", n)
+	}
+}
+
+// TestHandOverFindsStage1NextToRkt installs rkt-full away from rkt, at the
+// path rkt is built with, and checks that rkt-full, started by rkt, looks
+// for the default stage1 image next to rkt and not next to itself.
+func TestHandOverFindsStage1NextToRkt(t *testing.T) {
+	e := isolate(t)
+	if e == nil {
+		return
+	}
+	bin := filepath.Join(e.scratch, "bin")
+	full := filepath.Join(e.scratch, "libexec", "rkt-full")
+	copyFile(t, testbuild.FullBinary(t), full, 0o755)
+	copyFile(t, testbuild.Stage1ACI(t), filepath.Join(bin, "stage1-fly.aci"), 0o644)
+	build := exec.Command("go", "build", "-trimpath", "-tags", "rktlean",
+		"-ldflags", "-X main.fullBinaryPath="+full, "-o", filepath.Join(bin, "rkt"), "./stage0/rkt")
+	build.Dir = testbuild.RepoRoot(t)
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build rkt with rkt-full at %s: %v\n%s", full, err, out)
+	}
+	e.rkt = filepath.Join(bin, "rkt")
+
+	// The signature is not one, so that rkt hands the run over and
+	// rkt-full fails after it has chosen the stage1.
+	aci := filepath.Join(e.scratch, "true.aci")
+	if err := os.WriteFile(aci, trueImage(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run("run", aci, "--signature="+aci)
+	if r.code == 0 {
+		t.Fatalf("run with a file that is no signature exited 0\nstderr: %s", r.stderr)
+	}
+	if strings.Contains(r.stderr, "next to the rkt binary") {
+		t.Errorf("rkt-full did not find the stage1 next to rkt: %s", r.stderr)
+	}
+	if !strings.Contains(r.stderr, "signature") {
+		t.Errorf("stderr %q does not name the signature", r.stderr)
+	}
+	var names []string
+	for _, image := range e.images() {
+		names = append(names, image.Name)
+	}
+	if !slices.ContainsFunc(names, func(name string) bool { return strings.HasPrefix(name, "coreos.com/rkt/stage1-fly:") }) {
+		t.Errorf("stored images %q, want the stage1 from %s", names, bin)
+	}
+}
+
+// copyFile copies src to dst with mode, creating dst's directory.
+func copyFile(t *testing.T, src, dst string, mode os.FileMode) {
+	t.Helper()
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, data, mode); err != nil {
+		t.Fatal(err)
 	}
 }
