@@ -47,6 +47,16 @@ func (e *NotFoundError) Is(target error) bool {
 // means "unchanged" to setresuid(2).
 const maxID = 1<<32 - 2
 
+// CheckID returns an error unless id is a valid uid or gid, 0 to 4294967294.
+// The kernel takes ids as 32-bit numbers, so a larger one would name another
+// id, such as 4294967296 naming root.
+func CheckID(id int) error {
+	if id < 0 || id > maxID {
+		return fmt.Errorf("%d is not a valid id (0 to %d)", id, maxID)
+	}
+	return nil
+}
+
 // LookupUser returns the uid that user names inside root.
 func LookupUser(root, user string) (int, error) {
 	uid, err := lookup(root, user, "user", "/etc/passwd", 7, ownerUID)

@@ -294,3 +294,15 @@ func TestLookupEmpty(t *testing.T) {
 		t.Errorf("LookupUser(\"\") succeeded")
 	}
 }
+func TestCheckID(t *testing.T) {
+	for _, id := range []int{0, 1000, 4294967294} {
+		if err := CheckID(id); err != nil {
+			t.Errorf("CheckID(%d) = %v, want nil", id, err)
+		}
+	}
+	for _, id := range []int{-1, 4294967295, 4294967296} {
+		if err := CheckID(id); err == nil {
+			t.Errorf("CheckID(%d) = nil, want an error", id)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/rktfly/rkt/common/envfile"
+	"github.com/rktfly/rkt/common/user"
 	"github.com/rktfly/rkt/stage0/internal/pod"
 )
 
@@ -159,6 +160,11 @@ func addAppFlags(fs *pflag.FlagSet, al *appList) {
 		gids, err := parseIntList(v)
 		if err != nil {
 			return err
+		}
+		for _, gid := range gids {
+			if err := user.CheckID(gid); err != nil {
+				return err
+			}
 		}
 		app.SupplementaryGIDs = gids
 		return nil

@@ -100,6 +100,8 @@ func TestParseAppsErrors(t *testing.T) {
 		{name: "environment newline", args: []string{"a.aci", "--environment=Y=a\nb"}, wantErr: `environment variable "Y": value contains a newline or NUL`},
 		{name: "stage1 flags exclusive", args: []string{"a.aci", "--stage1-path=/a", "--stage1-name=b"}, wantErr: "mutually exclusive"},
 		{name: "bad supplementary gids", args: []string{"a.aci", "--supplementary-gids=1,x"}, wantErr: "not an integer"},
+		{name: "supplementary gid above the id range", args: []string{"a.aci", "--supplementary-gids=1,4294967296"}, wantErr: "4294967296 is not a valid id (0 to 4294967294)"},
+		{name: "negative supplementary gid", args: []string{"a.aci", "--supplementary-gids=-1"}, wantErr: "-1 is not a valid id (0 to 4294967294)"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/rktfly/rkt/common/envfile"
+	"github.com/rktfly/rkt/common/user"
 )
 
 // podFlags holds the pod-level flags of run and prepare.
@@ -125,8 +126,12 @@ func checkVolumeOptionValues(s string) error {
 				return &flagValueError{msg: fmt.Sprintf("--volume %s: invalid %s value %q: use true or false", name, key, value)}
 			}
 		case "uid", "gid":
-			if _, err := strconv.Atoi(value); err != nil {
+			id, err := strconv.Atoi(value)
+			if err != nil {
 				return &flagValueError{msg: fmt.Sprintf("--volume %s: invalid %s value %q: use a decimal number", name, key, value)}
+			}
+			if err := user.CheckID(id); err != nil {
+				return &flagValueError{msg: fmt.Sprintf("--volume %s: invalid %s value %q: %v", name, key, value, err)}
 			}
 		}
 	}

@@ -15,6 +15,8 @@ func TestVolumeFlagOptionValues(t *testing.T) {
 		{name: "recursive empty", value: "v,kind=host,source=/tmp,recursive=", want: `--volume v: invalid recursive value "": use true or false`},
 		{name: "uid name", value: "e,kind=empty,uid=root", want: `--volume e: invalid uid value "root": use a decimal number`},
 		{name: "gid name", value: "e,kind=empty,gid=wheel", want: `--volume e: invalid gid value "wheel": use a decimal number`},
+		{name: "uid above the id range", value: "e,kind=empty,uid=4294968296", want: `--volume e: invalid uid value "4294968296": 4294968296 is not a valid id (0 to 4294967294)`},
+		{name: "negative uid", value: "e,kind=empty,uid=-1", want: `--volume e: invalid uid value "-1": -1 is not a valid id (0 to 4294967294)`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -132,6 +132,30 @@ func TestRunFailures(t *testing.T) {
 			},
 			wantError: `volumes "data" and "other" are both mounted at "/data": mount only one volume there`,
 		},
+		{
+			// The kernel would take 4294967296 as gid 0, root.
+			name:      "supplementary gid above the id range",
+			configure: func(c *podConfig, _ string) { c.app().SupplementaryGIDs = []int{1 << 32} },
+			wantError: "supplementary gid: 4294967296 is not a valid id (0 to 4294967294)",
+		},
+		{
+			name: "empty volume uid above the id range",
+			configure: func(c *podConfig, _ string) {
+				uid, gid, mode := 1<<32+1000, 0, "0755"
+				c.Pod.Volumes = []types.Volume{{Name: "data", Kind: "empty", Mode: &mode, UID: &uid, GID: &gid}}
+				c.Pod.Apps[0].Mounts = []schema.Mount{mountOf("data", "/data")}
+			},
+			wantError: `volume "data": uid: 4294968296 is not a valid id (0 to 4294967294)`,
+		},
+		{
+			name: "empty volume negative gid",
+			configure: func(c *podConfig, _ string) {
+				uid, gid, mode := 0, -1, "0755"
+				c.Pod.Volumes = []types.Volume{{Name: "data", Kind: "empty", Mode: &mode, UID: &uid, GID: &gid}}
+				c.Pod.Apps[0].Mounts = []schema.Mount{mountOf("data", "/data")}
+			},
+			wantError: `volume "data": gid: -1 is not a valid id (0 to 4294967294)`,
+		},
 	}
 	scratch, inside := testns.Isolate(t)
 	if !inside {

@@ -43,6 +43,11 @@ func Resolve(root string, app *manifest.App, image *manifest.ImageManifest) (Cre
 		// the Docker image had only a user. rkt then takes the uid as gid.
 		gid = uid
 	}
+	for _, g := range app.SupplementaryGIDs {
+		if err := user.CheckID(g); err != nil {
+			return Credentials{}, fmt.Errorf("supplementary gid: %v", err)
+		}
+	}
 	groups := append([]int{gid}, app.SupplementaryGIDs...)
 	return Credentials{UID: uid, GID: gid, Groups: groups}, nil
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rktfly/rkt/common/user"
 	"github.com/rktfly/rkt/stage1-fly/internal/manifest"
 )
 
@@ -193,6 +194,17 @@ func volumeFor(in Input, request *mountRequest, volumes map[string]manifest.Volu
 		if volume.Mode != nil {
 			if _, err := parseMode(*volume.Mode); err != nil {
 				return manifest.Volume{}, false, fmt.Errorf("volume %q: %w", request.name, err)
+			}
+		}
+		for _, id := range []struct {
+			name  string
+			value *int
+		}{{"uid", volume.UID}, {"gid", volume.GID}} {
+			if id.value == nil {
+				continue
+			}
+			if err := user.CheckID(*id.value); err != nil {
+				return manifest.Volume{}, false, fmt.Errorf("volume %q: %s: %v", request.name, id.name, err)
 			}
 		}
 	default:
