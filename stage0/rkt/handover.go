@@ -29,13 +29,15 @@ type fullCommandError struct {
 }
 
 func (e *fullCommandError) Error() string {
-	return e.command + " needs downloads and signature checks"
+	return e.command + " runs in rkt-full"
 }
 
 // handOver replaces this process with rkt-full when err shows that the
 // command needs it: same pid, argv and open standard streams, and the same
 // environment plus the path of this binary in RKT_HANDED_OVER_FROM.
-// The command has run its deferred cleanup and has made no change by then.
+// The command has run its deferred cleanup and has written no pod and no
+// image by then. In a new data directory it may have created the empty
+// image store, which rkt-full would create too.
 // It returns ok false for any other error, and the exit status when rkt-full
 // cannot be started, after printing why.
 func handOver(cmd *cobra.Command, err error) (code int, ok bool) {
@@ -44,7 +46,7 @@ func handOver(cmd *cobra.Command, err error) (code int, ok bool) {
 	var reason string
 	switch {
 	case errors.As(err, &needs):
-		reason = needs.Error()
+		reason = needs.Error() + ", which rkt-full does"
 	case errors.As(err, &command):
 		reason = command.Error()
 	default:
@@ -61,10 +63,10 @@ func handOver(cmd *cobra.Command, err error) (code int, ok bool) {
 		if errors.Is(err, unix.ENOENT) {
 			continue
 		}
-		stderr.Printf("%s: %s, which rkt-full does, but %s could not be started: %v", topCommandName(cmd), reason, path, err)
+		stderr.Printf("%s: %s, but %s could not be started: %v", topCommandName(cmd), reason, path, err)
 		return exitFailure, true
 	}
-	stderr.Printf("%s: %s, which rkt-full does, but rkt-full was not found at %s: install rkt-full of the same build next to rkt",
+	stderr.Printf("%s: %s, but rkt-full was not found at %s: install rkt-full of the same build next to rkt",
 		topCommandName(cmd), reason, strings.Join(paths, " or "))
 	return exitFailure, true
 }

@@ -73,7 +73,7 @@ func TestHandOverMissingFullBinary(t *testing.T) {
 		{
 			name: "command needs rkt-full",
 			err:  &fullCommandError{command: "rkt fetch"},
-			want: "run: rkt fetch needs downloads and signature checks, which rkt-full does, but rkt-full was not found at ",
+			want: "run: rkt fetch runs in rkt-full, but rkt-full was not found at ",
 		},
 	}
 	for _, tc := range cases {

@@ -55,8 +55,9 @@ func newRunFetcher(st *store.Store, dataDir string, opts insecureOptions, warn, 
 
 // preflightImages returns a *localfetch.NeedsError when the stage1 or an app
 // image of the pod needs rkt-full. It resolves them in a dry run, which
-// writes and prints nothing, so that rkt hands the command over before any
-// side effect. Any other error is left to the real run, which reports it.
+// writes and prints nothing, so that rkt hands the command over before it
+// writes a pod or an image. Any other error is left to the real run, which
+// reports it.
 func preflightImages(s *stage1Selector, o prepareOptions) error {
 	f, err := s.images.imageFetcher()
 	if err != nil {

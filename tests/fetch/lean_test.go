@@ -112,12 +112,12 @@ func TestColdFetchWithoutRktFull(t *testing.T) {
 		{
 			name:   "fetch file",
 			args:   []string{"--insecure-options=image", "fetch", aci},
-			reason: "fetch: rkt fetch needs downloads and signature checks",
+			reason: "fetch: rkt fetch runs in rkt-full, but rkt-full was not found",
 		},
 		{
 			name:   "trust",
 			args:   []string{"trust", "--prefix=example.com/true", "--skip-fingerprint-review", aci},
-			reason: "trust: rkt trust needs downloads and signature checks",
+			reason: "trust: rkt trust runs in rkt-full, but rkt-full was not found",
 		},
 	}
 	for _, tc := range cases {
