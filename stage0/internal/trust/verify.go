@@ -54,10 +54,20 @@ type VerifyError struct {
 	Err error
 
 	keyID *uint64
+	// notSignature is set with ErrInvalidSignature when the signature file
+	// holds no armored OpenPGP signature packet at all.
+	notSignature bool
 }
 
 func (e *VerifyError) Error() string {
 	var b strings.Builder
+	if e.notSignature {
+		// The library's error, such as a bare EOF, adds nothing to this.
+		fmt.Fprintf(&b, "verify image %q: %v: the signature file is not an armored OpenPGP signature: "+
+			"sign the image with gpg --armor --detach-sign, or use --insecure-options=image to skip signature verification",
+			e.Image, e.Reason)
+		return b.String()
+	}
 	fmt.Fprintf(&b, "verify image %q: %v", e.Image, e.Reason)
 	if key := e.keyLabel(); key != "" {
 		fmt.Fprintf(&b, " (key %s)", key)
@@ -176,8 +186,8 @@ func (ks *Keystore) CheckSignature(name string, aci, sig io.ReadSeeker) (*Signer
 	verr := &VerifyError{Image: name, Reason: classify(checkErr), Err: checkErr}
 	if entity != nil {
 		verr.Fingerprint = Fingerprint(entity)
-	} else {
-		ks.describeIssuer(verr, sig)
+	} else if !ks.describeIssuer(verr, sig) && verr.Reason == ErrInvalidSignature {
+		verr.notSignature = true
 	}
 	if verr.Reason == ErrUntrustedKey {
 		// The library's "signature made by unknown entity" adds nothing to
@@ -212,22 +222,23 @@ func classify(err error) error {
 }
 
 // describeIssuer fills in the issuer of the signature, read again from sig
-// with the library's packet reader. It finds nothing in a damaged signature.
-func (ks *Keystore) describeIssuer(verr *VerifyError, sig io.ReadSeeker) {
+// with the library's packet reader, and reports whether sig starts with an
+// armored signature packet. It finds nothing in a damaged signature.
+func (ks *Keystore) describeIssuer(verr *VerifyError, sig io.ReadSeeker) bool {
 	if _, err := sig.Seek(0, io.SeekStart); err != nil {
-		return
+		return false
 	}
 	block, err := armor.Decode(sig)
 	if err != nil {
-		return
+		return false
 	}
 	p, err := packet.NewReader(block.Body).Next()
 	if err != nil {
-		return
+		return false
 	}
 	s, ok := p.(*packet.Signature)
 	if !ok {
-		return
+		return false
 	}
 	if len(s.IssuerFingerprint) > 0 {
 		verr.Fingerprint = fmt.Sprintf("%x", s.IssuerFingerprint)
@@ -236,6 +247,7 @@ func (ks *Keystore) describeIssuer(verr *VerifyError, sig io.ReadSeeker) {
 		verr.KeyID = fmt.Sprintf("%016x", *s.IssuerKeyId)
 		verr.keyID = s.IssuerKeyId
 	}
+	return true
 }
 
 func signerOf(e *openpgp.Entity) *Signer {

@@ -195,8 +195,9 @@ func TestVerifyTamperedSignature(t *testing.T) {
 		t.Fatalf("no armor checksum line in %q", sig)
 	}
 	for _, tc := range []struct {
-		name   string
-		mutate func() []byte
+		name         string
+		mutate       func() []byte
+		notSignature bool
 	}{
 		{name: "flipped value", mutate: func() []byte {
 			changed := slices.Clone(lines)
@@ -205,13 +206,17 @@ func TestVerifyTamperedSignature(t *testing.T) {
 			changed[body] = string(line)
 			return []byte(strings.Join(changed, "\n"))
 		}},
-		{name: "not armored", mutate: func() []byte { return []byte("garbage") }},
-		{name: "empty", mutate: func() []byte { return []byte{} }},
-		{name: "public key instead", mutate: func() []byte { return armoredPublicKey(t, key) }},
+		{name: "not armored", mutate: func() []byte { return []byte("garbage") }, notSignature: true},
+		{name: "empty", mutate: func() []byte { return []byte{} }, notSignature: true},
+		{name: "public key instead", mutate: func() []byte { return armoredPublicKey(t, key) }, notSignature: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := verify(ks, "example.com/app", testImage, tc.mutate())
 			requireReason(t, err, ErrInvalidSignature)
+			const notSignature = "the signature file is not an armored OpenPGP signature"
+			if got := strings.Contains(err.Error(), notSignature); got != tc.notSignature {
+				t.Errorf("error %q: contains %q = %v, want %v", err, notSignature, got, tc.notSignature)
+			}
 		})
 	}
 }
