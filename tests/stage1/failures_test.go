@@ -133,6 +133,13 @@ func TestRunFailures(t *testing.T) {
 			wantError: `volumes "data" and "other" are both mounted at "/data": mount only one volume there`,
 		},
 		{
+			name: "newline in an environment value",
+			configure: func(c *podConfig, _ string) {
+				c.app().Environment = types.Environment{{Name: "A", Value: "one\ntwo"}}
+			},
+			wantError: `app "` + appName + `": environment variable "A": value contains a newline or NUL: fly keeps the app's environment for rkt enter as NAME=value lines, so remove the variable from the manifest`,
+		},
+		{
 			// The kernel would take 4294967296 as gid 0, root.
 			name:      "supplementary gid above the id range",
 			configure: func(c *podConfig, _ string) { c.app().SupplementaryGIDs = []int{1 << 32} },

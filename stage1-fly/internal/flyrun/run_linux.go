@@ -122,6 +122,12 @@ func Run(flags Flags, logger *log.Logger) error {
 		workDir = "/"
 	}
 	rootfs := poddir.AppRootfsPath(podDir, pod.App.Name)
+	env := appEnv(app.Environment)
+	for _, v := range env {
+		if err := envfile.Validate(v); err != nil {
+			return fmt.Errorf("app %q: %v: fly keeps the app's environment for rkt enter as NAME=value lines, so remove the variable from the manifest", pod.App.Name, err)
+		}
+	}
 
 	if err := setUpMounts(pod, rootfs, flags, logger); err != nil {
 		return err
@@ -140,7 +146,6 @@ func Run(flags Flags, logger *log.Logger) error {
 	if err != nil {
 		return fmt.Errorf("failed to lookup process credentials: %w", err)
 	}
-	env := appEnv(app.Environment)
 	if err := writeEnvFile(podDir, pod.App.Name, env); err != nil {
 		return err
 	}
