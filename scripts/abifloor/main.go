@@ -40,9 +40,10 @@ func main() {
 	}
 }
 
-func check(err error) {
+// check exits 254 with err, after what it was doing, unless err is nil.
+func check(err error, what ...any) {
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "abifloor:", err)
+		fmt.Fprintln(os.Stderr, "abifloor:", fmt.Sprint(what...), err)
 		os.Exit(254)
 	}
 }
@@ -55,7 +56,7 @@ func read(path string) []byte {
 
 func write(path string, data []byte, mode uint32) {
 	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, mode)
-	check(err)
+	check(err, "create ", path, ":")
 	if len(data) > 0 {
 		_, err = unix.Write(fd, data)
 		check(err)
@@ -65,14 +66,14 @@ func write(path string, data []byte, mode uint32) {
 
 func mkdir(mode uint32, paths ...string) {
 	for _, path := range paths {
-		check(unix.Mkdir(path, mode))
+		check(unix.Mkdir(path, mode), "mkdir ", path, ":")
 	}
 }
 
 func fsyncDir(path string) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	check(err)
-	check(unix.Fsync(fd))
+	check(err, "open ", path, ":")
+	check(unix.Fsync(fd), "fsync ", path, ":")
 	check(unix.Close(fd))
 }
 
@@ -111,7 +112,7 @@ func stage0(dataDir, template string) {
 	check(err)
 	check(unix.Flock(lockFd, unix.LOCK_EX))
 	pod := filepath.Join(pods, "prepare", uuid)
-	check(unix.Rename(embryo, pod))
+	check(unix.Rename(embryo, pod), "rename ", embryo, ":")
 	fsyncDir(filepath.Dir(pod))
 
 	mkdir(0o750, pod+"/appsinfo", pod+"/stage1", pod+"/appsinfo/"+app)
@@ -125,7 +126,7 @@ func stage0(dataDir, template string) {
 	write(pod+"/overlay-prepared", nil, 0o640)
 
 	run := filepath.Join(pods, "run", uuid)
-	check(unix.Rename(pod, run))
+	check(unix.Rename(pod, run), "rename ", pod, ":")
 	fsyncDir(filepath.Dir(run))
 
 	trees := filepath.Join(dataDir, "cas", "tree")
@@ -134,8 +135,8 @@ func stage0(dataDir, template string) {
 	mkdir(0o750, run+"/overlay")
 	mkdir(0o755, s1Overlay, s1Overlay+"/upper", s1Overlay+"/work", s1Root)
 	check(unix.Mount("overlay", s1Root, "overlay", 0,
-		"lowerdir="+trees+"/"+s1Tree+"/rootfs,upperdir="+s1Overlay+"/upper,workdir="+s1Overlay+"/work"))
-	check(unix.UtimesNano(s1Root+"/rkt/status", nil))
+		"lowerdir="+trees+"/"+s1Tree+"/rootfs,upperdir="+s1Overlay+"/upper,workdir="+s1Overlay+"/work"), "mount overlay on ", s1Root, ":")
+	check(unix.UtimesNano(s1Root+"/rkt/status", nil), "touch ", s1Root, "/rkt/status:")
 
 	appDir := s1Root + "/opt/stage2/" + app
 	appOverlay := run + "/overlay/" + appTree
@@ -144,8 +145,9 @@ func stage0(dataDir, template string) {
 	mkdir(0o755, appOverlay, appOverlay+"/upper", appOverlay+"/upper/"+app,
 		appOverlay+"/work", appOverlay+"/work/"+app, appDir+"/rootfs")
 	check(unix.Mount("overlay", appDir+"/rootfs", "overlay", 0,
-		"lowerdir="+trees+"/"+appTree+"/rootfs,upperdir="+appOverlay+"/upper/"+app+",workdir="+appOverlay+"/work/"+app))
-	check(unix.Symlink("../proc/self/mounts", appDir+"/rootfs/etc/mtab"))
+		"lowerdir="+trees+"/"+appTree+"/rootfs,upperdir="+appOverlay+"/upper/"+app+",workdir="+appOverlay+"/work/"+app),
+		"mount overlay on ", appDir, "/rootfs:")
+	check(unix.Symlink("../proc/self/mounts", appDir+"/rootfs/etc/mtab"), "symlink ", appDir, "/rootfs/etc/mtab:")
 
 	check(unix.Chdir(run))
 	_, err = unix.FcntlInt(uintptr(lockFd), unix.F_SETFD, 0)
@@ -160,17 +162,17 @@ func stage1(app string) {
 	write("runtime-config", []byte(`{"Debug":false}`), 0o644)
 	root := "stage1/rootfs/opt/stage2/" + app + "/rootfs"
 	for _, dir := range []string{"/dev", "/proc", "/sys"} {
-		check(unix.Mount(dir, root+dir, "", unix.MS_BIND|unix.MS_REC, ""))
-		check(unix.Mount("", root+dir, "", unix.MS_SLAVE|unix.MS_REC, ""))
+		check(unix.Mount(dir, root+dir, "", unix.MS_BIND|unix.MS_REC, ""), "bind ", dir, " on ", root+dir, ":")
+		check(unix.Mount("", root+dir, "", unix.MS_SLAVE|unix.MS_REC, ""), "make ", root+dir, " a slave:")
 	}
-	check(unix.Mount("tmpfs", root+"/tmp", "tmpfs", 0, "mode=1777"))
+	check(unix.Mount("tmpfs", root+"/tmp", "tmpfs", 0, "mode=1777"), "mount tmpfs on ", root, "/tmp:")
 	write(root+"/etc/hosts", []byte("127.0.0.1 localhost localdomain\n"), 0o644)
 	write("pid", []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
 	write("pgid", []byte(strconv.Itoa(unix.Getpgrp())+"\n"), 0o644)
 	mkdir(0o755, "stage1/rootfs/rkt/env")
 	env := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 	write("stage1/rootfs/rkt/env/"+app, []byte(env[0]+"\n"), 0o644)
-	check(unix.Chroot(root))
-	check(unix.Chdir("/"))
-	check(unix.Exec("/bin/true", []string{"/bin/true"}, env))
+	check(unix.Chroot(root), "chroot ", root, ":")
+	check(unix.Chdir("/"), "chdir /:")
+	check(unix.Exec("/bin/true", []string{"/bin/true"}, env), "execute /bin/true in ", root, ":")
 }
