@@ -149,3 +149,26 @@ func FuzzDecodeImage(f *testing.F) {
 	}
 	f.Fuzz(checkImageDecoder)
 }
+
+// BenchmarkDecodeStage0Manifests decodes the pod manifest and image
+// manifest that rkt's stage0 wrote for a pod of the /bin/true test image,
+// as the run entrypoint does once per start.
+func BenchmarkDecodeStage0Manifests(b *testing.B) {
+	pod, err := os.ReadFile("testdata/pod-manifest.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	image, err := os.ReadFile("testdata/image-manifest.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodePod(pod); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := DecodeImage(image); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
