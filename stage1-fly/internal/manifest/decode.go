@@ -4,132 +4,140 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf16"
-	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
-// The manifests are decoded by hand rather than with encoding/json. The
-// first Unmarshal in a process builds reflection caches for every type it
-// meets, and the run entrypoint decodes two manifests once and then execs:
-// that cost it about 0.15 ms per pod manifest (phase marks of warm runs on
-// a 2-core VM). The decoder follows encoding/json's rules for the types
-// here:
+// The manifests are decoded with the jsontext tokenizer and a hand-written
+// mapping to the types here, rather than with encoding/json. The first
+// Unmarshal in a process builds reflection caches for every type it meets,
+// and the run entrypoint decodes two manifests once and then execs. That
+// cost it about 0.15 ms per pod manifest (phase marks of warm runs on a
+// 2-core VM). The mapping follows encoding/json's rules for the types here:
 //
 //   - An object key matches a field by exact or case-insensitive
 //     (strings.EqualFold) comparison, and unknown keys are skipped.
 //   - null leaves a string, bool, int or struct as it is and sets a slice
 //     or pointer to nil. An empty array gives an empty, non-nil slice.
 //   - A pointer that is already set is decoded into, so a key given twice
-//     decodes its second value over the first.
-//   - Invalid UTF-8 and unpaired UTF-16 surrogates in strings become U+FFFD.
+//     decodes its second value over the first. The tokenizer accepts
+//     duplicate names (jsontext.AllowDuplicateNames) for this.
+//   - Invalid UTF-8 and unpaired UTF-16 surrogates in strings become
+//     U+FFFD (jsontext.AllowInvalidUTF8).
 //   - An int accepts only a JSON number without fraction or exponent.
+//   - Arrays and objects nest at most 10000 deep, jsontext's limit and
+//     encoding/json's.
 //
 // Its errors differ from encoding/json's, and it stops at the first one.
 
-// maxDepth is encoding/json's limit on nested arrays and objects.
-const maxDepth = 10000
-
-// decoder reads one JSON value from data.
+// decoder reads one JSON value from a byte slice.
 type decoder struct {
-	data  []byte
-	pos   int
-	depth int
+	tokens *jsontext.Decoder
 }
 
-// syntaxError returns an error for the byte at the current position.
-func (d *decoder) syntaxError(expected string) error {
-	if d.pos >= len(d.data) {
-		return fmt.Errorf("unexpected end of JSON input, expected %s", expected)
-	}
-	return fmt.Errorf("invalid character %q at offset %d, expected %s", d.data[d.pos], d.pos, expected)
+func newDecoder(data []byte) *decoder {
+	// A bytes.Buffer lets jsontext read data in place instead of copying
+	// it into a buffer of its own.
+	tokens := jsontext.NewDecoder(bytes.NewBuffer(data),
+		jsontext.AllowDuplicateNames(true),
+		jsontext.AllowInvalidUTF8(true))
+	return &decoder{tokens: tokens}
 }
 
-func (d *decoder) skipSpace() {
-	for d.pos < len(d.data) {
-		switch d.data[d.pos] {
-		case ' ', '\t', '\n', '\r':
-			d.pos++
-		default:
-			return
-		}
+// peek returns the kind of the next token, or the error that prevents
+// reading it.
+func (d *decoder) peek() (jsontext.Kind, error) {
+	if kind := d.tokens.PeekKind(); kind != jsontext.KindInvalid {
+		return kind, nil
 	}
+	_, err := d.tokens.ReadToken()
+	switch {
+	case err == io.EOF:
+		// jsontext reads a stream of values and reports io.EOF when there
+		// is none at all, but a manifest is exactly one value.
+		return jsontext.KindInvalid, fmt.Errorf("empty input: %w", io.ErrUnexpectedEOF)
+	case err == nil:
+		return jsontext.KindInvalid, errors.New("invalid JSON token")
+	}
+	return jsontext.KindInvalid, err
 }
 
-// peek returns the next byte after white space, or 0 at the end.
-func (d *decoder) peek() byte {
-	d.skipSpace()
-	if d.pos >= len(d.data) {
-		return 0
+// typeError consumes the next token, of kind, and returns an error naming
+// its JSON pointer and the expected type.
+func (d *decoder) typeError(kind jsontext.Kind, expected string) error {
+	// Reading the token first makes StackPointer point to it rather than
+	// to the value before it.
+	if _, err := d.tokens.ReadToken(); err != nil {
+		return err
 	}
-	return d.data[d.pos]
+	return fmt.Errorf("invalid JSON %s at %q, expected %s", kindName(kind), d.tokens.StackPointer(), expected)
+}
+
+// kindName returns the JSON type of a value that starts with a token of
+// kind.
+func kindName(kind jsontext.Kind) string {
+	switch kind {
+	case jsontext.KindNull:
+		return "null"
+	case jsontext.KindTrue, jsontext.KindFalse:
+		return "boolean"
+	case jsontext.KindString:
+		return "string"
+	case jsontext.KindNumber:
+		return "number"
+	case jsontext.KindBeginObject:
+		return "object"
+	case jsontext.KindBeginArray:
+		return "array"
+	}
+	return kind.String()
 }
 
 // end checks that only white space follows the decoded value.
 func (d *decoder) end() error {
-	if d.skipSpace(); d.pos < len(d.data) {
-		return d.syntaxError("end of input after the top-level value")
+	offset := d.tokens.InputOffset()
+	_, err := d.tokens.ReadToken()
+	switch {
+	case err == io.EOF:
+		return nil
+	case err == nil:
+		return fmt.Errorf("invalid data after the top-level value at offset %d", offset)
 	}
-	return nil
-}
-
-// literal consumes word, such as "null", at the current position.
-func (d *decoder) literal(word string) error {
-	if !bytes.HasPrefix(d.data[d.pos:], []byte(word)) {
-		return d.syntaxError(fmt.Sprintf("literal %s", word))
-	}
-	d.pos += len(word)
-	return nil
+	return err
 }
 
 // null consumes a null literal and reports whether there was one.
 func (d *decoder) null() (bool, error) {
-	if d.peek() != 'n' {
-		return false, nil
+	kind, err := d.peek()
+	if err != nil || kind != jsontext.KindNull {
+		return false, err
 	}
-	return true, d.literal("null")
+	_, err = d.tokens.ReadToken()
+	return true, err
 }
 
 // object decodes an object, calling field for each key with the decoder
 // at the start of the key's value. field must consume the value.
 func (d *decoder) object(field func(key string) error) error {
-	if d.peek() != '{' {
-		return d.syntaxError("object")
-	}
-	d.pos++
-	if d.depth++; d.depth > maxDepth {
-		return errors.New("exceeded max depth")
-	}
-	defer func() { d.depth-- }()
-
-	if d.peek() == '}' {
-		d.pos++
-		return nil
+	if err := d.begin(jsontext.KindBeginObject, "object"); err != nil {
+		return err
 	}
 	for {
-		if d.peek() != '"' {
-			return d.syntaxError("object key")
+		if d.tokens.PeekKind() == jsontext.KindEndObject {
+			_, err := d.tokens.ReadToken()
+			return err
 		}
-		key, err := d.string()
+		// The tokenizer checks the grammar, so this is a key or an error.
+		key, err := d.tokens.ReadToken()
 		if err != nil {
 			return err
 		}
-		if d.peek() != ':' {
-			return d.syntaxError("':' after object key")
-		}
-		d.pos++
-		if err := field(key); err != nil {
+		if err := field(key.String()); err != nil {
 			return err
-		}
-		switch d.peek() {
-		case ',':
-			d.pos++
-		case '}':
-			d.pos++
-			return nil
-		default:
-			return d.syntaxError("',' or '}' in object")
 		}
 	}
 }
@@ -137,33 +145,32 @@ func (d *decoder) object(field func(key string) error) error {
 // array decodes an array, calling element with the decoder at the start of
 // each element, which element must consume.
 func (d *decoder) array(element func() error) error {
-	if d.peek() != '[' {
-		return d.syntaxError("array")
-	}
-	d.pos++
-	if d.depth++; d.depth > maxDepth {
-		return errors.New("exceeded max depth")
-	}
-	defer func() { d.depth-- }()
-
-	if d.peek() == ']' {
-		d.pos++
-		return nil
+	if err := d.begin(jsontext.KindBeginArray, "array"); err != nil {
+		return err
 	}
 	for {
+		if d.tokens.PeekKind() == jsontext.KindEndArray {
+			_, err := d.tokens.ReadToken()
+			return err
+		}
 		if err := element(); err != nil {
 			return err
 		}
-		switch d.peek() {
-		case ',':
-			d.pos++
-		case ']':
-			d.pos++
-			return nil
-		default:
-			return d.syntaxError("',' or ']' in array")
-		}
 	}
+}
+
+// begin consumes the '{' or '[' token of kind. expected names the type for
+// the error when the next value is of another kind.
+func (d *decoder) begin(kind jsontext.Kind, expected string) error {
+	next, err := d.peek()
+	if err != nil {
+		return err
+	}
+	if next != kind {
+		return d.typeError(next, expected)
+	}
+	_, err = d.tokens.ReadToken()
+	return err
 }
 
 // slice decodes an array or null into s, decoding each element with
@@ -210,235 +217,66 @@ func pointer[T any](d *decoder, p **T, value func(*T) error) error {
 	return value(*p)
 }
 
+// scalar reads the next token, which must be null or of one of kinds, and
+// reports whether it is null. expected names kinds for the type error.
+func (d *decoder) scalar(expected string, kinds ...jsontext.Kind) (token jsontext.Token, isNull bool, err error) {
+	kind, err := d.peek()
+	if err != nil {
+		return jsontext.Token{}, false, err
+	}
+	if kind != jsontext.KindNull && !slices.Contains(kinds, kind) {
+		return jsontext.Token{}, false, d.typeError(kind, expected)
+	}
+	token, err = d.tokens.ReadToken()
+	return token, kind == jsontext.KindNull, err
+}
+
 // stringValue decodes a string, or leaves s as it is for null.
 func (d *decoder) stringValue(s *string) error {
-	if isNull, err := d.null(); isNull || err != nil {
+	token, isNull, err := d.scalar("string", jsontext.KindString)
+	if err != nil || isNull {
 		return err
 	}
-	if d.peek() != '"' {
-		return d.syntaxError("string")
-	}
-	value, err := d.string()
-	if err != nil {
-		return err
-	}
-	*s = value
+	*s = token.String()
 	return nil
 }
 
 // boolValue decodes true or false, or leaves b as it is for null.
 func (d *decoder) boolValue(b *bool) error {
-	switch d.peek() {
-	case 'n':
-		return d.literal("null")
-	case 't':
-		*b = true
-		return d.literal("true")
-	case 'f':
-		*b = false
-		return d.literal("false")
+	token, isNull, err := d.scalar("true or false", jsontext.KindTrue, jsontext.KindFalse)
+	if err != nil || isNull {
+		return err
 	}
-	return d.syntaxError("true or false")
+	*b = token.Bool()
+	return nil
 }
 
 // intValue decodes an integer, or leaves i as it is for null.
 func (d *decoder) intValue(i *int) error {
-	if isNull, err := d.null(); isNull || err != nil {
+	token, isNull, err := d.scalar("integer", jsontext.KindNumber)
+	if err != nil || isNull {
 		return err
 	}
-	start := d.pos
-	integer, err := d.number()
-	if err != nil {
-		return err
-	}
-	text := string(d.data[start:d.pos])
-	if !integer {
-		return fmt.Errorf("number %s at offset %d is not an integer", text, start)
+	// For a number, String returns the JSON text, which the tokenizer has
+	// checked against the JSON grammar.
+	text := token.String()
+	if strings.ContainsAny(text, ".eE") {
+		return fmt.Errorf("number %s at %q is not an integer", text, d.tokens.StackPointer())
 	}
 	n, err := strconv.ParseInt(text, 10, strconv.IntSize)
 	if err != nil {
-		return fmt.Errorf("number %s at offset %d: %w", text, start, err)
+		return fmt.Errorf("number %s at %q: %w", text, d.tokens.StackPointer(), err)
 	}
 	*i = int(n)
 	return nil
 }
 
-// number consumes a JSON number and reports whether it has neither a
-// fraction nor an exponent.
-func (d *decoder) number() (integer bool, err error) {
-	d.skipSpace()
-	digits := func() int {
-		start := d.pos
-		for d.pos < len(d.data) && '0' <= d.data[d.pos] && d.data[d.pos] <= '9' {
-			d.pos++
-		}
-		return d.pos - start
-	}
-	integer = true
-	if d.pos < len(d.data) && d.data[d.pos] == '-' {
-		d.pos++
-	}
-	switch {
-	case d.pos < len(d.data) && d.data[d.pos] == '0':
-		d.pos++
-	case digits() == 0:
-		return false, d.syntaxError("digit")
-	}
-	if d.pos < len(d.data) && d.data[d.pos] == '.' {
-		integer = false
-		d.pos++
-		if digits() == 0 {
-			return false, d.syntaxError("digit after decimal point")
-		}
-	}
-	if d.pos < len(d.data) && (d.data[d.pos] == 'e' || d.data[d.pos] == 'E') {
-		integer = false
-		d.pos++
-		if d.pos < len(d.data) && (d.data[d.pos] == '+' || d.data[d.pos] == '-') {
-			d.pos++
-		}
-		if digits() == 0 {
-			return false, d.syntaxError("digit in exponent")
-		}
-	}
-	return integer, nil
-}
-
 // skip consumes any value.
 func (d *decoder) skip() error {
-	switch c := d.peek(); {
-	case c == '{':
-		return d.object(func(string) error { return d.skip() })
-	case c == '[':
-		return d.array(d.skip)
-	case c == '"':
-		_, err := d.string()
-		return err
-	case c == 't':
-		return d.literal("true")
-	case c == 'f':
-		return d.literal("false")
-	case c == 'n':
-		return d.literal("null")
-	case c == '-' || '0' <= c && c <= '9':
-		_, err := d.number()
+	if _, err := d.peek(); err != nil {
 		return err
 	}
-	return d.syntaxError("value")
-}
-
-// string consumes a string at the current position, which must be its
-// opening quote, and returns it unescaped.
-func (d *decoder) string() (string, error) {
-	d.pos++
-	start := d.pos
-	// Most strings have no escape and are valid UTF-8: return them as
-	// they are.
-	for d.pos < len(d.data) {
-		c := d.data[d.pos]
-		if c == '"' {
-			d.pos++
-			return string(d.data[start : d.pos-1]), nil
-		}
-		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
-			break
-		}
-		d.pos++
-	}
-
-	var b strings.Builder
-	b.Write(d.data[start:d.pos])
-	for d.pos < len(d.data) {
-		c := d.data[d.pos]
-		switch {
-		case c == '"':
-			d.pos++
-			return b.String(), nil
-		case c < 0x20:
-			return "", d.syntaxError("string character (control characters must be escaped)")
-		case c == '\\':
-			if err := d.escape(&b); err != nil {
-				return "", err
-			}
-		case c < utf8.RuneSelf:
-			b.WriteByte(c)
-			d.pos++
-		default:
-			r, size := utf8.DecodeRune(d.data[d.pos:])
-			b.WriteRune(r) // utf8.RuneError for an invalid byte, as encoding/json
-			d.pos += size
-		}
-	}
-	return "", d.syntaxError("closing '\"' of string")
-}
-
-// escape decodes the escape sequence at the current position into b.
-func (d *decoder) escape(b *strings.Builder) error {
-	if d.pos+1 >= len(d.data) {
-		d.pos = len(d.data)
-		return d.syntaxError("escape sequence")
-	}
-	c := d.data[d.pos+1]
-	if replacement, ok := simpleEscapes[c]; ok {
-		b.WriteByte(replacement)
-		d.pos += 2
-		return nil
-	}
-	if c != 'u' {
-		d.pos++
-		return d.syntaxError("escape character")
-	}
-	r, ok := d.hex4(d.pos + 2)
-	if !ok {
-		d.pos += 2
-		return d.syntaxError("four hexadecimal digits after \\u")
-	}
-	d.pos += 6
-	if utf16.IsSurrogate(r) {
-		// A high surrogate must be followed by an escaped low one.
-		// Otherwise it becomes U+FFFD, and the next escape is decoded on
-		// its own.
-		high := r
-		r = utf8.RuneError
-		if d.pos+1 < len(d.data) && d.data[d.pos] == '\\' && d.data[d.pos+1] == 'u' {
-			if low, ok := d.hex4(d.pos + 2); ok {
-				if pair := utf16.DecodeRune(high, low); pair != utf8.RuneError {
-					r = pair
-					d.pos += 6
-				}
-			}
-		}
-	}
-	b.WriteRune(r)
-	return nil
-}
-
-// simpleEscapes maps the character after a backslash to the byte that the
-// escape denotes, for every escape but \u.
-var simpleEscapes = map[byte]byte{
-	'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t',
-}
-
-// hex4 returns the value of the four hexadecimal digits at data[at:].
-func (d *decoder) hex4(at int) (rune, bool) {
-	if at+4 > len(d.data) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range d.data[at : at+4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
+	return d.tokens.SkipValue()
 }
 
 // The decoders of the manifest types. Each decodes one value, or null,

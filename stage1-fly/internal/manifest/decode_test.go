@@ -69,7 +69,7 @@ func checkPodDecoder(t *testing.T, data []byte) {
 	t.Helper()
 	want, wantErr := decodeWithJSON[PodManifest](data)
 	var got PodManifest
-	d := decoder{data: data}
+	d := newDecoder(data)
 	gotErr := d.podManifest(&got)
 	if gotErr == nil {
 		gotErr = d.end()
@@ -81,7 +81,7 @@ func checkImageDecoder(t *testing.T, data []byte) {
 	t.Helper()
 	want, wantErr := decodeWithJSON[ImageManifest](data)
 	var got ImageManifest
-	d := decoder{data: data}
+	d := newDecoder(data)
 	gotErr := d.imageManifest(&got)
 	if gotErr == nil {
 		gotErr = d.end()
@@ -108,14 +108,23 @@ func TestDecoderMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
+// maxNestingDepth is the limit on nested arrays and objects of jsontext and
+// of encoding/json.
+const maxNestingDepth = 10000
+
 func TestDecoderNestingLimit(t *testing.T) {
-	deep := `{"acKind":"PodManifest","x":` + strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1) + `}`
-	if _, err := DecodePod([]byte(deep)); err == nil {
+	nested := func(depth int) []byte {
+		// The top-level object is one level.
+		return []byte(`{"acKind":"PodManifest","x":` + strings.Repeat("[", depth-1) + strings.Repeat("]", depth-1) + `}`)
+	}
+	if _, err := DecodePod(nested(maxNestingDepth + 1)); err == nil {
 		t.Error("DecodePod of arrays nested deeper than the limit succeeded")
 	}
-	fine := `{"acKind":"PodManifest","x":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`
-	if _, err := DecodePod([]byte(fine)); err != nil {
-		t.Errorf("DecodePod of arrays nested 100 deep: %v", err)
+	if _, err := DecodePod(nested(maxNestingDepth)); err != nil {
+		t.Errorf("DecodePod of arrays nested to the limit: %v", err)
+	}
+	for _, depth := range []int{100, maxNestingDepth, maxNestingDepth + 1} {
+		checkPodDecoder(t, nested(depth))
 	}
 }
 
@@ -148,4 +157,27 @@ func FuzzDecodeImage(f *testing.F) {
 		f.Add([]byte(c))
 	}
 	f.Fuzz(checkImageDecoder)
+}
+
+// BenchmarkDecodeStage0Manifests decodes the pod manifest and image
+// manifest that rkt's stage0 wrote for a pod of the /bin/true test image,
+// as the run entrypoint does once per start.
+func BenchmarkDecodeStage0Manifests(b *testing.B) {
+	pod, err := os.ReadFile("testdata/pod-manifest.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	image, err := os.ReadFile("testdata/image-manifest.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodePod(pod); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := DecodeImage(image); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

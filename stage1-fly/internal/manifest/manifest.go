@@ -11,6 +11,11 @@
 // its image store, which parses every manifest with the schema at import. Linking the schema packages instead would cost
 // every stage1 start their package initialization (regular expressions,
 // semver and resource tables).
+//
+// The JSON is read with the jsontext tokenizer of
+// github.com/go-json-experiment/json, set to accept what encoding/json
+// accepts: duplicate object names and invalid UTF-8 in strings. Tests and
+// fuzz tests compare the decoder with encoding/json.
 package manifest
 
 import (
@@ -137,7 +142,7 @@ func (a Annotations) Get(name string) (string, bool) {
 // "PodManifest".
 func DecodePod(data []byte) (*PodManifest, error) {
 	var pm PodManifest
-	d := decoder{data: data}
+	d := newDecoder(data)
 	if err := d.podManifest(&pm); err != nil {
 		return nil, err
 	}
@@ -157,7 +162,7 @@ func DecodePod(data []byte) (*PodManifest, error) {
 // "ImageManifest".
 func DecodeImage(data []byte) (*ImageManifest, error) {
 	var im ImageManifest
-	d := decoder{data: data}
+	d := newDecoder(data)
 	if err := d.imageManifest(&im); err != nil {
 		return nil, err
 	}
