@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rktfly/rkt/common/abi"
+	"github.com/rktfly/rkt/common/jsonname"
 	"github.com/rktfly/rkt/common/lock"
 	"github.com/rktfly/rkt/common/poddir"
 	"github.com/rktfly/rkt/stage0/internal/buildinfo"
@@ -286,6 +287,10 @@ func readPodManifest(path string, s *store.Store) ([]byte, []pod.PreparedApp, er
 	}
 	var pm schema.PodManifest
 	if err := json.Unmarshal(data, &pm); err != nil {
+		return nil, nil, fmt.Errorf("--pod-manifest %s: %w", path, err)
+	}
+	// The stage1 rejects such a manifest, which decoders read differently.
+	if err := jsonname.Check(data); err != nil {
 		return nil, nil, fmt.Errorf("--pod-manifest %s: %w", path, err)
 	}
 	if len(pm.Apps) == 0 {

@@ -92,6 +92,11 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{name: "manifest", body: `{"acKind":"ImageManifest","acVersion":"0.8.11","name":"Not Valid!"}`, typeflag: tar.TypeReg},
 		{name: "rootfs/", typeflag: tar.TypeDir},
 	})
+	writeACI(t, filepath.Join(bad, "repeated-name.aci"), []tarEntry{
+		{name: "manifest", body: `{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/a","Name":"example.com/b"}`, typeflag: tar.TypeReg},
+		{name: "rootfs/", typeflag: tar.TypeDir},
+	})
+	writeFile(t, filepath.Join(bad, "repeated-apps.json"), `{"acKind":"PodManifest","acVersion":"0.8.11","apps":[],"apps":[]}`)
 	writeACI(t, filepath.Join(bad, "dotdot.aci"), aciWith(tarEntry{name: "rootfs/../../escaped", body: "x", typeflag: tar.TypeReg}))
 	writeACI(t, filepath.Join(bad, "absolute.aci"), aciWith(tarEntry{name: "/" + filepath.Join(outside, "abs"), body: "x", typeflag: tar.TypeReg}))
 	writeACI(t, filepath.Join(bad, "symlink.aci"), aciWith(
@@ -111,6 +116,8 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{name: "not an ACI", args: []string{filepath.Join(bad, "text.aci")}, want: "text.aci"},
 		{name: "corrupt gzip", args: []string{filepath.Join(bad, "corrupt.aci")}, want: "corrupt.aci"},
 		{name: "invalid manifest", args: []string{filepath.Join(bad, "invalid-manifest.aci")}, want: "invalid-manifest.aci"},
+		{name: "repeated manifest name", args: []string{filepath.Join(bad, "repeated-name.aci")}, want: `repeated-name.aci": invalid ACI: manifest: member name "Name" at "/Name" repeats`},
+		{name: "repeated pod manifest name", args: []string{"--pod-manifest=" + filepath.Join(bad, "repeated-apps.json")}, want: `member name "apps" at "/apps" repeats`},
 		{name: "dot-dot entry", args: []string{filepath.Join(bad, "dotdot.aci")}, want: "dotdot.aci"},
 		{name: "absolute entry", args: []string{filepath.Join(bad, "absolute.aci")}, want: "absolute.aci"},
 		{name: "write through symlink", args: []string{filepath.Join(bad, "symlink.aci")}, want: "symlink.aci"},

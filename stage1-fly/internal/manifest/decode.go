@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/rktfly/rkt/common/jsonname"
 )
 
 // The manifests are decoded with the jsontext tokenizer and a hand-written
@@ -23,9 +25,12 @@ import (
 //     (strings.EqualFold) comparison, and unknown keys are skipped.
 //   - null leaves a string, bool, int or struct as it is and sets a slice
 //     or pointer to nil. An empty array gives an empty, non-nil slice.
-//   - A pointer that is already set is decoded into, so a key given twice
-//     decodes its second value over the first. The tokenizer accepts
-//     duplicate names (jsontext.AllowDuplicateNames) for this.
+//   - A pointer that is already set is decoded into.
+//   - Unlike encoding/json, an object with two names that match the same
+//     field ignoring case, or two equal names, is an error
+//     (jsonname.ErrRepeated). rkt's stage0 decodes such a repeated value
+//     afresh and encoding/json decodes it over the first one, so the stage1
+//     could otherwise read another manifest than the one stage0 checked.
 //   - Invalid UTF-8 and unpaired UTF-16 surrogates in strings become
 //     U+FFFD (jsontext.AllowInvalidUTF8).
 //   - An int accepts only a JSON number without fraction or exponent.
@@ -126,6 +131,7 @@ func (d *decoder) object(field func(key string) error) error {
 	if err := d.begin(jsontext.KindBeginObject, "object"); err != nil {
 		return err
 	}
+	var names jsonname.Set
 	for {
 		if d.tokens.PeekKind() == jsontext.KindEndObject {
 			_, err := d.tokens.ReadToken()
@@ -136,7 +142,14 @@ func (d *decoder) object(field func(key string) error) error {
 		if err != nil {
 			return err
 		}
-		if err := field(key.String()); err != nil {
+		name := key.String()
+		if names == nil {
+			names = jsonname.Set{}
+		}
+		if !names.Add(name) {
+			return jsonname.Repeated(name, string(d.tokens.StackPointer()))
+		}
+		if err := field(name); err != nil {
 			return err
 		}
 	}

@@ -2,10 +2,13 @@ package manifest
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/rktfly/rkt/common/jsonname"
 )
 
 // decoderCases are manifests, valid and invalid, on which the decoder must
@@ -94,6 +97,11 @@ func compareDecoders[T any](t *testing.T, data []byte, want, got *T, wantErr, go
 	switch {
 	case wantErr != nil && gotErr == nil:
 		t.Errorf("decoder accepted %q, which encoding/json rejects: %v", data, wantErr)
+	case wantErr == nil && gotErr != nil && errors.Is(gotErr, jsonname.ErrRepeated):
+		// The one intended difference: a repeated member name.
+		if !errors.Is(jsonname.Check(data), jsonname.ErrRepeated) {
+			t.Errorf("decoder rejected %q for a repeated name, which jsonname.Check does not find: %v", data, gotErr)
+		}
 	case wantErr == nil && gotErr != nil:
 		t.Errorf("decoder rejected %q, which encoding/json accepts: %v", data, gotErr)
 	case wantErr == nil && !reflect.DeepEqual(got, want):
@@ -178,6 +186,22 @@ func BenchmarkDecodeStage0Manifests(b *testing.B) {
 		}
 		if _, err := DecodeImage(image); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestDecodeRepeatedNames checks that a member name given twice, or twice
+// in letter cases that match the same field, is an error, because rkt's
+// stage0 and encoding/json would each read another manifest from it.
+func TestDecodeRepeatedNames(t *testing.T) {
+	for _, data := range []string{
+		`{"acKind":"PodManifest","apps":[{"name":"a"}],"apps":[{"name":"b"}]}`,
+		`{"acKind":"PodManifest","apps":[{"name":"a"}],"Apps":[{"name":"b"}]}`,
+		`{"acKind":"PodManifest","apps":[{"name":"a","app":{"environment":[{"name":"A","value":"1"}],"environment":[{"name":"B"}]}}]}`,
+		`{"acKind":"PodManifest","volumes":[{"name":"v","kind":"host","source":"/x","readOnly":true,"readOnly":false}]}`,
+	} {
+		if _, err := DecodePod([]byte(data)); !errors.Is(err, jsonname.ErrRepeated) {
+			t.Errorf("DecodePod(%s) = %v, want an error wrapping jsonname.ErrRepeated", data, err)
 		}
 	}
 }

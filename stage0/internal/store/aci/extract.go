@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"github.com/appc/spec/schema"
+
+	"github.com/rktfly/rkt/common/jsonname"
 )
 
 // MaxManifestSize is the largest image manifest accepted, in bytes. The
@@ -234,6 +236,10 @@ func (x *extractor) readManifest(tr *tar.Reader, hdr *tar.Header) error {
 	var manifest schema.ImageManifest
 	if err := json.Unmarshal(data.Bytes(), &manifest); err != nil {
 		return fmt.Errorf("%w: manifest is not a valid appc image manifest: %w", ErrInvalidACI, err)
+	}
+	// The stage1 rejects such a manifest, which decoders read differently.
+	if err := jsonname.Check(data.Bytes()); err != nil {
+		return fmt.Errorf("%w: manifest: %w", ErrInvalidACI, err)
 	}
 
 	if err := x.root.writeFile("manifest", data.Bytes(), 0o644); err != nil {
