@@ -185,8 +185,16 @@ func TestRuntimeConfigEncodingMatchesJSON(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := cfg.appendJSON(nil); string(got) != string(want) {
-			t.Errorf("appendJSON(%+v) =\n%s\nwant (json.Marshal)\n%s", cfg, got, want)
+		got := cfg.appendJSON(nil)
+		var gotConfig, wantConfig RuntimeConfig
+		if err := json.Unmarshal(got, &gotConfig); err != nil {
+			t.Fatalf("appendJSON(%+v) = %s, which is not JSON: %v", cfg, got, err)
+		}
+		if err := json.Unmarshal(want, &wantConfig); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(gotConfig, wantConfig) {
+			t.Errorf("appendJSON(%+v) =\n%s\ndecodes to %+v, want %+v (json.Marshal)", cfg, got, gotConfig, wantConfig)
 		}
 	}
 }
@@ -200,8 +208,16 @@ func FuzzJSONString(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := appendJSONString(nil, s); string(got) != string(want) {
-			t.Errorf("appendJSONString(%q) = %s, want %s", s, got, want)
+		got := appendJSONString(nil, s)
+		var gotString, wantString string
+		if err := json.Unmarshal(got, &gotString); err != nil {
+			t.Fatalf("appendJSONString(%q) = %s, which is not a JSON string: %v", s, got, err)
+		}
+		if err := json.Unmarshal(want, &wantString); err != nil {
+			t.Fatal(err)
+		}
+		if gotString != wantString {
+			t.Errorf("appendJSONString(%q) = %s decodes to %q, want %q (json.Marshal)", s, got, gotString, wantString)
 		}
 	})
 }

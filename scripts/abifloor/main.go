@@ -7,11 +7,11 @@
 //
 // TEMPLATE is a directory laid out like a prepared pod of DATADIR, made by
 // `rkt prepare`, with one app. abifloor copies its pod manifest, image
-// manifests and tree IDs into a new pod in DATADIR, moves the pod through
+// manifests and tree IDs into a new pod in DATADIR. It moves the pod through
 // embryo, prepare and run with the lock and fsyncs of the interface, mounts
-// the two overlays and executes itself as the stage1, which binds /dev, /proc
-// and /sys, mounts /tmp, writes the pod's files and executes the app's
-// /bin/true in the app root. The pod is left exited, for `rkt gc`.
+// the two overlays and executes itself as the stage1. The stage1 part binds
+// /dev, /proc and /sys, mounts /tmp, writes the pod's files and executes the
+// app's /bin/true in the app root. The pod is left exited, for `rkt gc`.
 //
 // It leaves out what rkt adds to that work: argument parsing, image lookup,
 // manifest parsing and validation, the safety checks of the stage1's mounts,
@@ -40,10 +40,11 @@ func main() {
 	}
 }
 
-// check exits 254 with err, after what it was doing, unless err is nil.
-func check(err error, what ...any) {
+// check exits 254 with err, after the words that name the failed step,
+// unless err is nil.
+func check(err error, step ...any) {
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "abifloor:", fmt.Sprint(what...), err)
+		fmt.Fprintln(os.Stderr, "abifloor:", fmt.Sprint(step...), err)
 		os.Exit(254)
 	}
 }
