@@ -13,12 +13,13 @@ import (
 	"io"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
 
-// ErrRepeated is wrapped by the error for an object with two member names
-// that fold to the same form.
+// ErrRepeated matches, with errors.Is, the error for an object with two
+// member names that fold to the same form.
 var ErrRepeated = errors.New("repeats an earlier member name of its object, ignoring case")
 
 // Fold returns the form that name shares with every name that
@@ -48,10 +49,40 @@ func (s Set) Add(name string) bool {
 	return true
 }
 
-// Repeated returns the error, wrapping ErrRepeated, for a member name that
-// Add rejected. where is the JSON pointer of that member.
+// RepeatedError is the error for a member name that Add rejected.
+// errors.Is matches it with ErrRepeated. It wraps nothing, so that a message
+// cut down to its innermost error still names the member.
+type RepeatedError struct {
+	// Name is the repeated member name.
+	Name string
+	// Where is the JSON pointer of the member, shortened at its start when
+	// the nesting is deep.
+	Where string
+}
+
+func (e *RepeatedError) Error() string {
+	return fmt.Sprintf("member name %q at %q %v: give each name once", e.Name, e.Where, ErrRepeated)
+}
+
+// Is reports whether target is ErrRepeated.
+func (e *RepeatedError) Is(target error) bool {
+	return target == ErrRepeated
+}
+
+// maxPointer is the longest JSON pointer that Repeated puts in its error.
+const maxPointer = 200
+
+// Repeated returns the error for a member name that Add rejected. where is
+// the JSON pointer of that member.
 func Repeated(name, where string) error {
-	return fmt.Errorf("member name %q at %q %w: give each name once", name, where, ErrRepeated)
+	if len(where) > maxPointer {
+		cut := len(where) - maxPointer
+		for cut < len(where) && !utf8.RuneStart(where[cut]) {
+			cut++
+		}
+		where = "…" + where[cut:]
+	}
+	return &RepeatedError{Name: name, Where: where}
 }
 
 // Check returns an error wrapping ErrRepeated for the first object of data

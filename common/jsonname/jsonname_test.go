@@ -50,3 +50,26 @@ func TestCheck(t *testing.T) {
 		})
 	}
 }
+
+func TestRepeatedError(t *testing.T) {
+	err := Check([]byte(`{"apps":[{"app":{"environment":[],"Environment":[]}}]}`))
+	var repeated *RepeatedError
+	if !errors.As(err, &repeated) {
+		t.Fatalf("Check = %v, want a *RepeatedError", err)
+	}
+	if repeated.Name != "Environment" || repeated.Where != "/apps/0/app/Environment" {
+		t.Errorf("RepeatedError = %+v, want name Environment at /apps/0/app/Environment", repeated)
+	}
+	if errors.Unwrap(err) != nil {
+		t.Errorf("the error wraps %v, so a message cut down to the innermost error would not name the member", errors.Unwrap(err))
+	}
+
+	deep := strings.Repeat(`{"a":`, 1000) + `{"b":1,"B":2}` + strings.Repeat(`}`, 1000)
+	err = Check([]byte(deep))
+	if !errors.As(err, &repeated) {
+		t.Fatalf("Check of a deep object = %v, want a *RepeatedError", err)
+	}
+	if len(repeated.Where) > maxPointer+len("…") || !strings.HasSuffix(repeated.Where, "/a/B") {
+		t.Errorf("pointer of a deep member = %q (%d bytes), want at most %d bytes ending in /a/B", repeated.Where, len(repeated.Where), maxPointer)
+	}
+}

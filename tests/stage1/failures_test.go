@@ -133,6 +133,24 @@ func TestRunFailures(t *testing.T) {
 			wantError: `volumes "data" and "other" are both mounted at "/data": mount only one volume there`,
 		},
 		{
+			// rkt's stage0 and encoding/json would read such a manifest
+			// differently; the one-line error names the member.
+			name: "repeated member name",
+			setup: func(t *testing.T, p *pod) {
+				path := poddir.PodManifestPath(p.dir)
+				data, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				repeated := strings.Replace(string(data), `"acKind":"PodManifest"`, `"acKind":"PodManifest","ACKind":"PodManifest"`, 1)
+				if repeated == string(data) {
+					t.Fatalf("no \"acKind\" member in %s", data)
+				}
+				mustWrite(t, path, repeated)
+			},
+			wantError: `member name "ACKind" at "/ACKind" repeats an earlier member name of its object, ignoring case: give each name once`,
+		},
+		{
 			name: "newline in an environment value",
 			configure: func(c *podConfig, _ string) {
 				c.app().Environment = types.Environment{{Name: "A", Value: "one\ntwo"}}
