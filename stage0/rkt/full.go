@@ -30,6 +30,10 @@ func preflightImages(*stage1Selector, prepareOptions) error {
 	return nil
 }
 
+// readsHandedOverFrom is true in rkt-full, which rkt starts with its own
+// path in RKT_HANDED_OVER_FROM.
+const readsHandedOverFrom = true
+
 // handOver returns ok false: rkt-full serves every command itself.
 func handOver(*cobra.Command, error) (code int, ok bool) {
 	return 0, false

@@ -23,6 +23,10 @@ const fullBinaryName = "rkt-full"
 // is next to rkt. The Makefile sets it from configure's --with-rkt-full.
 var fullBinaryPath = "/usr/local/libexec/rkt/rkt-full"
 
+// readsHandedOverFrom is false in rkt, which sets RKT_HANDED_OVER_FROM for
+// rkt-full and ignores a value it finds in its own environment.
+const readsHandedOverFrom = false
+
 // fullCommandError is returned by a subcommand that only rkt-full serves.
 type fullCommandError struct {
 	command string

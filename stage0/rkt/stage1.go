@@ -302,12 +302,13 @@ const handedOverFromEnv = "RKT_HANDED_OVER_FROM"
 // over, or empty. takeHandedOverFrom sets it.
 var handedOverFrom string
 
-// takeHandedOverFrom moves RKT_HANDED_OVER_FROM from the environment into
-// handedOverFrom, so that neither the stage1 nor the app inherits it.
+// takeHandedOverFrom removes RKT_HANDED_OVER_FROM from the environment, so
+// that neither the stage1 nor the app inherits it. In rkt-full, which only
+// rkt starts with the variable set, it keeps the value in handedOverFrom.
 func takeHandedOverFrom() {
 	if path, ok := os.LookupEnv(handedOverFromEnv); ok {
 		os.Unsetenv(handedOverFromEnv)
-		if filepath.IsAbs(path) {
+		if readsHandedOverFrom && filepath.IsAbs(path) {
 			handedOverFrom = path
 		}
 	}
