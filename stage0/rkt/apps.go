@@ -258,6 +258,9 @@ func parseIntList(s string) ([]int, error) {
 	var out []int
 	for _, word := range strings.Split(s, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(word))
+		if errors.Is(err, strconv.ErrRange) {
+			return nil, fmt.Errorf("%q is out of range", word)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%q is not an integer", word)
 		}

@@ -102,6 +102,7 @@ func TestParseAppsErrors(t *testing.T) {
 		{name: "bad supplementary gids", args: []string{"a.aci", "--supplementary-gids=1,x"}, wantErr: "not an integer"},
 		{name: "supplementary gid above the id range", args: []string{"a.aci", "--supplementary-gids=1,4294967296"}, wantErr: "4294967296 is not a valid id (0 to 4294967294)"},
 		{name: "negative supplementary gid", args: []string{"a.aci", "--supplementary-gids=-1"}, wantErr: "-1 is not a valid id (0 to 4294967294)"},
+		{name: "supplementary gid beyond int64", args: []string{"a.aci", "--supplementary-gids=18446744073709551616"}, wantErr: `"18446744073709551616" is out of range`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -127,6 +127,9 @@ func checkVolumeOptionValues(s string) error {
 			}
 		case "uid", "gid":
 			id, err := strconv.Atoi(value)
+			if errors.Is(err, strconv.ErrRange) {
+				return &flagValueError{msg: fmt.Sprintf("--volume %s: invalid %s value %q: use an id from 0 to 4294967294", name, key, value)}
+			}
 			if err != nil {
 				return &flagValueError{msg: fmt.Sprintf("--volume %s: invalid %s value %q: use a decimal number", name, key, value)}
 			}

@@ -17,6 +17,7 @@ func TestVolumeFlagOptionValues(t *testing.T) {
 		{name: "gid name", value: "e,kind=empty,gid=wheel", want: `--volume e: invalid gid value "wheel": use a decimal number`},
 		{name: "uid above the id range", value: "e,kind=empty,uid=4294968296", want: `--volume e: invalid uid value "4294968296": 4294968296 is not a valid id (0 to 4294967294)`},
 		{name: "negative uid", value: "e,kind=empty,uid=-1", want: `--volume e: invalid uid value "-1": -1 is not a valid id (0 to 4294967294)`},
+		{name: "gid beyond int64", value: "e,kind=empty,gid=18446744073709551616", want: `--volume e: invalid gid value "18446744073709551616": use an id from 0 to 4294967294`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

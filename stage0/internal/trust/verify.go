@@ -63,9 +63,9 @@ func (e *VerifyError) Error() string {
 	var b strings.Builder
 	if e.notSignature {
 		// The library's error, such as a bare EOF, adds nothing to this.
-		fmt.Fprintf(&b, "verify image %q: %v: the signature file is not an armored OpenPGP signature: "+
+		fmt.Fprintf(&b, "verify image %q: the signature file is not an armored OpenPGP signature: "+
 			"sign the image with gpg --armor --detach-sign, or use --insecure-options=image to skip signature verification",
-			e.Image, e.Reason)
+			e.Image)
 		return b.String()
 	}
 	fmt.Fprintf(&b, "verify image %q: %v", e.Image, e.Reason)
