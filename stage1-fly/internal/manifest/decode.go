@@ -155,6 +155,15 @@ func (d *decoder) object(field func(key string) error) error {
 	}
 }
 
+// structValue decodes an object into a struct through field, as object
+// does, and leaves the struct as it is for null, as encoding/json does.
+func (d *decoder) structValue(field func(key string) error) error {
+	if isNull, err := d.null(); isNull || err != nil {
+		return err
+	}
+	return d.object(field)
+}
+
 // array decodes an array, calling element with the decoder at the start of
 // each element, which element must consume.
 func (d *decoder) array(element func() error) error {
@@ -296,10 +305,7 @@ func (d *decoder) skip() error {
 // into its argument.
 
 func (d *decoder) podManifest(pm *PodManifest) error {
-	if isNull, err := d.null(); isNull || err != nil {
-		return err
-	}
-	return d.object(func(key string) error {
+	return d.structValue(func(key string) error {
 		switch {
 		case keyIs(key, "acKind"):
 			return d.stringValue(&pm.ACKind)
@@ -313,10 +319,7 @@ func (d *decoder) podManifest(pm *PodManifest) error {
 }
 
 func (d *decoder) runtimeApp(ra *RuntimeApp) error {
-	if isNull, err := d.null(); isNull || err != nil {
-		return err
-	}
-	return d.object(func(key string) error {
+	return d.structValue(func(key string) error {
 		switch {
 		case keyIs(key, "name"):
 			return d.stringValue(&ra.Name)
@@ -332,10 +335,7 @@ func (d *decoder) runtimeApp(ra *RuntimeApp) error {
 }
 
 func (d *decoder) runtimeImage(ri *RuntimeImage) error {
-	if isNull, err := d.null(); isNull || err != nil {
-		return err
-	}
-	return d.object(func(key string) error {
+	return d.structValue(func(key string) error {
 		switch {
 		case keyIs(key, "name"):
 			return d.stringValue(&ri.Name)
@@ -347,10 +347,7 @@ func (d *decoder) runtimeImage(ri *RuntimeImage) error {
 }
 
 func (d *decoder) app(a *App) error {
-	if isNull, err := d.null(); isNull || err != nil {
-		return err
-	}
-	return d.object(func(key string) error {
+	return d.structValue(func(key string) error {
 		switch {
 		case keyIs(key, "exec"):
 			return slice(d, &a.Exec, d.stringValue)
@@ -372,10 +369,7 @@ func (d *decoder) app(a *App) error {
 }
 
 func (d *decoder) environmentVariable(v *EnvironmentVariable) error {
-	if isNull, err := d.null(); isNull || err != nil {
-		return err
-	}
-	return d.object(func(key string) error {
+	return d.structValue(func(key string) error {
 		switch {
 		case keyIs(key, "name"):
 			return d.stringValue(&v.Name)
@@ -387,10 +381,7 @@ func (d *decoder) environmentVariable(v *EnvironmentVariable) error {
 }
 
 func (d *decoder) mountPoint(mp *MountPoint) error {
-	if isNull, err := d.null(); isNull || err != nil {
-		return err
-	}
-	return d.object(func(key string) error {
+	return d.structValue(func(key string) error {
 		switch {
 		case keyIs(key, "name"):
 			return d.stringValue(&mp.Name)
@@ -404,10 +395,7 @@ func (d *decoder) mountPoint(mp *MountPoint) error {
 }
 
 func (d *decoder) mount(m *Mount) error {
-	if isNull, err := d.null(); isNull || err != nil {
-		return err
-	}
-	return d.object(func(key string) error {
+	return d.structValue(func(key string) error {
 		switch {
 		case keyIs(key, "volume"):
 			return d.stringValue(&m.Volume)
@@ -421,10 +409,7 @@ func (d *decoder) mount(m *Mount) error {
 }
 
 func (d *decoder) volume(v *Volume) error {
-	if isNull, err := d.null(); isNull || err != nil {
-		return err
-	}
-	return d.object(func(key string) error {
+	return d.structValue(func(key string) error {
 		switch {
 		case keyIs(key, "name"):
 			return d.stringValue(&v.Name)
@@ -448,10 +433,7 @@ func (d *decoder) volume(v *Volume) error {
 }
 
 func (d *decoder) imageManifest(im *ImageManifest) error {
-	if isNull, err := d.null(); isNull || err != nil {
-		return err
-	}
-	return d.object(func(key string) error {
+	return d.structValue(func(key string) error {
 		switch {
 		case keyIs(key, "acKind"):
 			return d.stringValue(&im.ACKind)
@@ -467,10 +449,7 @@ func (d *decoder) imageManifest(im *ImageManifest) error {
 }
 
 func (d *decoder) annotation(a *Annotation) error {
-	if isNull, err := d.null(); isNull || err != nil {
-		return err
-	}
-	return d.object(func(key string) error {
+	return d.structValue(func(key string) error {
 		switch {
 		case keyIs(key, "name"):
 			return d.stringValue(&a.Name)
