@@ -9,7 +9,6 @@ import (
 	"log"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -148,7 +147,7 @@ func (p *Pod) mountOverlays(store TreeStore, apps []PreparedApp) error {
 
 	err = p.mountTreeOverlay(store.TreeRootfs(s1TreeID),
 		poddir.OverlayUpperDir(dir, s1TreeID), poddir.OverlayWorkDir(dir, s1TreeID),
-		poddir.Stage1RootfsPath(dir))
+		poddir.Stage1RootfsPath(dir), poddir.OverlayDir(dir, s1TreeID))
 	if err != nil {
 		return fmt.Errorf("mount stage1 overlay of pod %s: %w", p.UUID, err)
 	}
@@ -182,7 +181,8 @@ func (p *Pod) mountOverlays(store TreeStore, apps []PreparedApp) error {
 		err = p.mountTreeOverlay(store.TreeRootfs(app.TreeID),
 			poddir.AppOverlayUpperDir(dir, app.TreeID, app.Name),
 			poddir.AppOverlayWorkDir(dir, app.TreeID, app.Name),
-			poddir.AppRootfsPath(dir, app.Name))
+			poddir.AppRootfsPath(dir, app.Name),
+			poddir.OverlayDir(dir, app.TreeID), poddir.OverlayUpperDir(dir, app.TreeID), poddir.OverlayWorkDir(dir, app.TreeID))
 		if err != nil {
 			return fmt.Errorf("mount overlay of app %q of pod %s: %w", app.Name, p.UUID, err)
 		}
@@ -190,36 +190,22 @@ func (p *Pod) mountOverlays(store TreeStore, apps []PreparedApp) error {
 	return nil
 }
 
-// mountTreeOverlay creates upper, work and target with the mode of lower
-// (the root of the merged tree takes its attributes from upper) and mounts
-// the overlay. upper and work are below the pod's overlay directory, and
-// target's parent exists.
-func (p *Pod) mountTreeOverlay(lower, upper, work, target string) error {
+// mountTreeOverlay creates parents, upper, work and target, in that order,
+// with the mode of lower (the root of the merged tree takes its attributes
+// from upper), and mounts the overlay. parents are the directories below the
+// pod's overlay directory that upper and work need, and target's parent
+// exists.
+func (p *Pod) mountTreeOverlay(lower, upper, work, target string, parents ...string) error {
 	fi, err := os.Stat(lower)
 	if err != nil {
 		return fmt.Errorf("rendered tree: %w", err)
 	}
 	mode := fi.Mode().Perm()
 
-	overlays := poddir.OverlaysDir(p.Path())
-	if err := mkdirs(poddir.DirMode, overlays); err != nil {
+	if err := mkdirs(poddir.DirMode, poddir.OverlaysDir(p.Path())); err != nil {
 		return err
 	}
-	var dirs []string
-	for _, dir := range []string{upper, work} {
-		rel, err := filepath.Rel(overlays, dir)
-		if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
-			return fmt.Errorf("overlay directory %s is not below %s", dir, overlays)
-		}
-		path := overlays
-		for _, name := range strings.Split(rel, "/") {
-			path = filepath.Join(path, name)
-			if !slices.Contains(dirs, path) {
-				dirs = append(dirs, path)
-			}
-		}
-	}
-	if err := mkdirs(mode, append(dirs, target)...); err != nil {
+	if err := mkdirs(mode, append(parents, upper, work, target)...); err != nil {
 		return err
 	}
 	return p.mountOverlay(lower, upper, work, target)
