@@ -51,12 +51,11 @@ func WriteRuntimeConfig(path string, cfg RuntimeConfig) error {
 	return nil
 }
 
-// appendJSON appends cfg as JSON to b: the fields and order that
-// json.Marshal writes for cfg, without its reflection, whose first use in a
-// process costs the stage1 run entrypoint about 0.07 ms (phase marks of warm
-// runs on a 2-core VM). Strings keep <, > and & as they are, where
-// json.Marshal escapes them. A test compares the decoded values on every
-// field.
+// appendJSON appends cfg as JSON to b, with the fields and order that
+// json.Marshal writes. It avoids json.Marshal's reflection, whose first use
+// in a process cost the stage1 run entrypoint about 0.07 ms in warm runs on
+// a 2-core VM. Unlike json.Marshal, it leaves <, > and & in strings
+// unescaped. A test compares the decoded values on every field.
 func (cfg RuntimeConfig) appendJSON(b []byte) []byte {
 	b = append(b, `{"MetadataServiceURL":`...)
 	b = appendJSONString(b, cfg.MetadataServiceURL)
